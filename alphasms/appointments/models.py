@@ -1,0 +1,253 @@
+"""Locations, customers, appointments, calendar sources and reminder rules.
+
+Instants are stored in UTC (``*_at`` fields, aware datetimes); each location has an IANA time zone in
+which all-day and floating calendar entries, sending windows and template dates are read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def validate_time_zone(value: str) -> None:
+    """Raise ValidationError unless ``value`` is an IANA time zone name such as "Europe/Berlin"."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(
+            _("%(value)s ist keine IANA-Zeitzone (z. B. Europe/Berlin)."), params={"value": value}
+        ) from exc
+
+
+class Channel(models.TextChoices):
+    """The two ways a reminder reaches a person."""
+
+    SMS = "sms", _("SMS")
+    EMAIL = "email", _("E-Mail")
+
+
+class Location(models.Model):
+    """A practice location: its name, IANA time zone and ISO 3166 country (for national numbers)."""
+
+    name = models.CharField(_("Name"), max_length=200)
+    time_zone = models.CharField(
+        _("Zeitzone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
+    )
+    country = models.CharField(_("Land"), max_length=2, default="DE", help_text=_("ISO 3166, z. B. DE"))
+    phone = models.CharField(_("Telefon der Praxis"), max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = _("Standort")
+        verbose_name_plural = _("Standorte")
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        """The location's time zone as a ZoneInfo."""
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+
+class Customer(models.Model):
+    """A data subject who may receive reminders.
+
+    ``mobile_e164`` is normalised once at input by ``alphasms.messaging.phone.to_e164``; ``mobile_raw``
+    keeps what was typed and ``mobile_flags`` the reasons staff should look at it. A restricted customer
+    (GDPR Art. 18) is kept but never processed or messaged.
+    """
+
+    customer_number = models.CharField(_("Kundennummer"), max_length=64, blank=True, db_index=True)
+    given_name = models.CharField(_("Vorname"), max_length=200, blank=True)
+    family_name = models.CharField(_("Nachname"), max_length=200, blank=True)
+    mobile_e164 = models.CharField(_("Mobilnummer (E.164)"), max_length=16, blank=True, db_index=True)
+    mobile_raw = models.CharField(_("Mobilnummer (wie eingegeben)"), max_length=100, blank=True)
+    mobile_sms_ok = models.BooleanField(_("SMS möglich"), default=False)
+    mobile_flags = models.JSONField(_("Hinweise zur Nummer"), default=list, blank=True)
+    email = models.CharField(_("E-Mail"), max_length=254, blank=True)
+    language = models.CharField(_("Sprache"), max_length=8, default="de")
+    country = models.CharField(_("Land"), max_length=2, blank=True)
+    notes = models.TextField(_("Notizen"), blank=True)
+    restricted_at = models.DateTimeField(_("Verarbeitung eingeschränkt seit"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Kunde")
+        verbose_name_plural = _("Kunden")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer_number"],
+                condition=~models.Q(customer_number=""),
+                name="customer_number_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_name} {self.family_name}".strip() or f"#{self.pk}"
+
+
+class AppointmentType(models.Model):
+    """A kind of appointment (e.g. "Lymphdrainage"); reminder rules select by it."""
+
+    name = models.CharField(_("Name"), max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("Terminart")
+        verbose_name_plural = _("Terminarten")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppointmentStatus(models.TextChoices):
+    SCHEDULED = "scheduled", _("geplant")
+    CANCELLED = "cancelled", _("abgesagt")
+    COMPLETED = "completed", _("erledigt")
+    NO_SHOW = "no_show", _("nicht erschienen")
+
+
+class AppointmentSource(models.TextChoices):
+    MANUAL = "manual", _("von Hand")
+    ICS = "ics", _("iCalendar")
+    CSV = "csv", _("CSV")
+    API = "api", _("API")
+
+
+class Appointment(models.Model):
+    """One appointment occurrence.
+
+    Timed appointments have ``start_at``/``end_at`` (UTC). All-day entries have ``start_date``/``end_date``
+    (``end_date`` exclusive, RFC 5545 §3.6.1) and ``start_at`` at local midnight in the location's zone so
+    lists sort. Imported occurrences are identified by (``external_uid``, ``recurrence_id``): the same pair
+    updates in place on re-import (RFC 5545 §3.8.4.4).
+    """
+
+    location = models.ForeignKey(Location, on_delete=models.PROTECT, verbose_name=_("Standort"))
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, verbose_name=_("Kunde")
+    )
+    appointment_type = models.ForeignKey(
+        AppointmentType, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("Terminart")
+    )
+    summary = models.CharField(_("Titel"), max_length=500, blank=True)
+    start_at = models.DateTimeField(_("Beginn (UTC)"), db_index=True)
+    end_at = models.DateTimeField(_("Ende (UTC)"))
+    all_day = models.BooleanField(_("ganztägig"), default=False)
+    start_date = models.DateField(_("Datum"), null=True, blank=True)
+    end_date = models.DateField(_("Enddatum (exklusiv)"), null=True, blank=True)
+    status = models.CharField(
+        _("Status"), max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED
+    )
+    source = models.CharField(
+        _("Quelle"), max_length=8, choices=AppointmentSource.choices, default=AppointmentSource.MANUAL
+    )
+    source_name = models.CharField(_("Quelldatei/URL"), max_length=500, blank=True)
+    external_uid = models.CharField(_("UID"), max_length=500, blank=True)
+    recurrence_id = models.CharField(_("RECURRENCE-ID"), max_length=40, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("Termin")
+        verbose_name_plural = _("Termine")
+        ordering = ["start_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location", "external_uid", "recurrence_id"],
+                condition=~models.Q(external_uid=""),
+                name="appointment_occurrence_unique",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summary} {self.start_at:%Y-%m-%d %H:%M}Z"
+
+
+class UnmatchedEvent(models.Model):
+    """A calendar event or CSV row whose person could not be found; listed for staff, never guessed."""
+
+    appointment = models.OneToOneField(Appointment, on_delete=models.CASCADE, related_name="unmatched")
+    reason = models.CharField(_("Grund"), max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Termin ohne Kunde")
+        verbose_name_plural = _("Termine ohne Kunde")
+
+
+class CalendarSubscription(models.Model):
+    """An iCalendar URL refreshed by the worker with conditional GET (RFC 9110 §13: ETag, Last-Modified)."""
+
+    name = models.CharField(_("Name"), max_length=200)
+    url = models.URLField(_("URL"), max_length=1000)
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, verbose_name=_("Standort"))
+    refresh_interval_s = models.PositiveIntegerField(_("Abrufintervall (Sekunden)"), default=900)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    next_refresh_at = models.DateTimeField(null=True, blank=True)
+    last_sync_at = models.DateTimeField(_("Letzter Abruf"), null=True, blank=True)
+    last_result = models.TextField(_("Ergebnis des letzten Abrufs"), blank=True)
+    active = models.BooleanField(_("aktiv"), default=True)
+
+    class Meta:
+        verbose_name = _("Kalender-Abonnement")
+        verbose_name_plural = _("Kalender-Abonnements")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class UnknownOutcomePolicy(models.TextChoices):
+    RESEND = "resend", _("erneut senden (markiert)")
+    HOLD = "hold", _("für das Team zurückhalten")
+
+
+class ReminderRule(models.Model):
+    """When and how to remind: ``offset_s`` seconds before the start, on one channel, with a template.
+
+    The sending window (``window_start``–``window_end``) is local time of the appointment's location; a
+    due instant outside it moves to the nearest earlier time inside it. An empty set of appointment types
+    means every type.
+    """
+
+    name = models.CharField(_("Name"), max_length=200)
+    active = models.BooleanField(_("aktiv"), default=True)
+    appointment_types = models.ManyToManyField(AppointmentType, blank=True, verbose_name=_("Terminarten"))
+    offset_s = models.PositiveIntegerField(_("Vorlauf (Sekunden)"), default=24 * 3600)
+    channel = models.CharField(_("Kanal"), max_length=8, choices=Channel.choices, default=Channel.SMS)
+    subject_template = models.CharField(_("Betreff-Vorlage (E-Mail)"), max_length=300, blank=True)
+    body_template = models.TextField(_("Text-Vorlage"))
+    window_start = models.TimeField(_("Versand frühestens"), default=dt.time(8, 0))
+    window_end = models.TimeField(_("Versand spätestens"), default=dt.time(20, 0))
+    attach_ics = models.BooleanField(_(".ics anhängen (E-Mail)"), default=False)
+    unknown_outcome_policy = models.CharField(
+        _("Bei unklarem Versandergebnis"),
+        max_length=8,
+        choices=UnknownOutcomePolicy.choices,
+        default=UnknownOutcomePolicy.RESEND,
+    )
+
+    class Meta:
+        verbose_name = _("Erinnerungsregel")
+        verbose_name_plural = _("Erinnerungsregeln")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        """Reject unknown placeholders at save time (see ``alphasms.messaging.templates``)."""
+        from alphasms.messaging.templates import TemplateError, validate_template
+
+        try:
+            validate_template(self.body_template)
+            validate_template(self.subject_template)
+        except TemplateError as exc:
+            raise ValidationError({"body_template": str(exc)}) from exc
+        if self.window_start >= self.window_end:
+            raise ValidationError({"window_end": _("Das Ende des Versandfensters muss nach dem Beginn liegen.")})

@@ -1,0 +1,40 @@
+"""The explicit gateway registry: slug → dotted path, imported lazily (STYLE.md §1 rule 3).
+
+Adding a gateway touches its folder, one line here and the settings table in README.md.
+"""
+
+from __future__ import annotations
+
+from django.utils.module_loading import import_string
+
+from alphasms.messaging.gateways.base import Gateway
+from alphasms.messaging.gateways.errors import GatewayMisconfigured
+
+GATEWAYS: dict[str, str] = {
+    "outbox": "alphasms.messaging.gateways.outbox.gateway.OutboxGateway",
+    "sevenio": "alphasms.messaging.gateways.sevenio.gateway.SevenioGateway",
+    "fake": "alphasms.messaging.gateways.fake.gateway.FakeGateway",
+}
+
+
+def get_gateway(slug: str) -> Gateway:
+    """Return a new instance of the gateway registered under ``slug``.
+
+    Raises GatewayMisconfigured naming the known slugs when ``slug`` is not registered.
+    """
+    try:
+        path = GATEWAYS[slug]
+    except KeyError:
+        known = ", ".join(sorted(GATEWAYS))
+        raise GatewayMisconfigured(
+            f"ALPHASMS_SMS_GATEWAY={slug!r} is not a known gateway; choose one of: {known}"
+        ) from None
+    gateway_class: type[Gateway] = import_string(path)
+    return gateway_class()
+
+
+def active_sms_gateway() -> Gateway:
+    """The SMS gateway selected by the setting ALPHASMS_SMS_GATEWAY (default ``outbox``)."""
+    from django.conf import settings
+
+    return get_gateway(settings.ALPHASMS["SMS_GATEWAY"])

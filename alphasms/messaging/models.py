@@ -1,0 +1,157 @@
+"""Outbound messages, their attempts and the delivery reports providers send back.
+
+One *message* is what should reach a person (unique per occurrence, rule and channel: DESIGN.md
+invariant 1); each provider call is an *attempt* (its UUID travels as the provider's client reference);
+each status event from the provider is a *report*. See DESIGN.md "Message lifecycle".
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from alphasms.appointments.models import Appointment, Channel, Customer, ReminderRule
+
+
+class MessageStatus(models.TextChoices):
+    """Lifecycle states of an OutboundMessage (DESIGN.md)."""
+
+    PLANNED = "planned", _("geplant")  # waiting for its due instant
+    QUEUED = "queued", _("in Warteschlange")  # due again after a retry or a resend
+    SENDING = "sending", _("wird gesendet")  # claimed by a worker, lease running
+    RETRY_WAIT = "retry_wait", _("wartet auf neuen Versuch")  # not sent for sure; next try scheduled
+    UNKNOWN = "unknown", _("Ergebnis unklar")  # request left us, no answer; resolved by policy
+    HELD = "held", _("zurückgehalten")  # waits for staff (unknown outcome under the "hold" policy)
+    SENT = "sent", _("gesendet")  # accepted by the provider
+    DELIVERED = "delivered", _("zugestellt")
+    UNDELIVERED = "undelivered", _("nicht zustellbar")
+    EXPIRED = "expired", _("abgelaufen")
+    FAILED = "failed", _("fehlgeschlagen")
+    CANCELLED = "cancelled", _("storniert")
+
+
+# Statuses from which the worker may claim a message once ``next_attempt_at`` has passed.
+CLAIMABLE = (MessageStatus.PLANNED, MessageStatus.QUEUED, MessageStatus.RETRY_WAIT)
+# Statuses that still may go out; cancelling an appointment cancels these.
+PENDING = (*CLAIMABLE, MessageStatus.HELD)
+# Forward-only rank of delivery outcomes: a report never moves a message to a lower rank.
+STATUS_RANK = {
+    MessageStatus.SENT: 1,
+    MessageStatus.DELIVERED: 2,
+    MessageStatus.UNDELIVERED: 2,
+    MessageStatus.EXPIRED: 2,
+}
+
+
+class OutboundMessage(models.Model):
+    """An MT SMS or an e-mail that should reach one person for one appointment occurrence and rule.
+
+    ``recipient`` is an E.164 number (SMS) or an address (e-mail). ``occurrence_start_at`` is the start the
+    text was rendered for: at send time a different start means the message is stale (invariant 2).
+    ``next_attempt_at`` is when the worker may claim it (UTC); ``lease_until`` bounds a claim.
+    """
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="messages")
+    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(_("Kanal"), max_length=8, choices=Channel.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    recipient = models.CharField(_("Empfänger"), max_length=254)
+    sender_id = models.CharField(_("Absenderkennung"), max_length=254, blank=True)
+    subject = models.CharField(_("Betreff"), max_length=500, blank=True)
+    body = models.TextField(_("Text"))
+    segments = models.PositiveSmallIntegerField(_("SMS-Teile"), default=0)
+    encoding = models.CharField(_("Kodierung"), max_length=8, blank=True)
+    occurrence_start_at = models.DateTimeField(_("Terminbeginn beim Planen (UTC)"))
+    due_at = models.DateTimeField(_("fällig (UTC)"), db_index=True)
+    next_attempt_at = models.DateTimeField(_("nächster Versuch (UTC)"), db_index=True)
+    status = models.CharField(
+        _("Status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.PLANNED
+    )
+    status_changed_at = models.DateTimeField(_("Status seit (UTC)"))
+    lease_until = models.DateTimeField(null=True, blank=True)
+    claimed_by = models.CharField(max_length=64, blank=True)
+    attempt_count = models.PositiveSmallIntegerField(_("Versuche"), default=0)
+    gateway = models.CharField(_("Gateway"), max_length=32, blank=True)
+    error_code = models.CharField(_("Fehlercode"), max_length=64, blank=True)
+    user_message = models.CharField(_("Hinweis"), max_length=500, blank=True)
+    possible_duplicate = models.BooleanField(_("evtl. doppelt gesendet"), default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Nachricht")
+        verbose_name_plural = _("Nachrichten")
+        ordering = ["-due_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "rule", "channel"], name="one_message_per_occurrence_rule_channel"
+            )
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} #{self.pk} {self.status}"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENDING = "sending", _("läuft")
+    SENT = "sent", _("angenommen")
+    RETRY = "retry", _("nicht gesendet, neuer Versuch")
+    UNKNOWN = "unknown", _("unklar")
+    FAILED = "failed", _("fehlgeschlagen")
+    SKIPPED = "skipped", _("nicht gesendet (Prüfung)")
+
+
+class DeliveryAttempt(models.Model):
+    """One provider call. Committed with outcome ``sending`` before the call and updated after it, so a
+    crash in between is visible as ``unknown`` (DESIGN.md invariant 3). ``id`` is the client reference."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="attempts")
+    gateway = models.CharField(max_length=32)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=8, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING)
+    gateway_message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    error_code = models.CharField(max_length=64, blank=True)
+    user_message = models.CharField(max_length=500, blank=True)
+    provider_code = models.CharField(max_length=64, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    segments = models.PositiveSmallIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Zustellversuch")
+        verbose_name_plural = _("Zustellversuche")
+        ordering = ["started_at"]
+
+
+class DeliveryReport(models.Model):
+    """A status event from the provider (DLR) for one attempt; ``dedupe_key`` makes a repeat one event."""
+
+    attempt = models.ForeignKey(DeliveryAttempt, on_delete=models.CASCADE, related_name="reports")
+    status = models.CharField(max_length=12)
+    provider_status = models.CharField(max_length=64, blank=True)
+    provider_error_code = models.CharField(max_length=64, blank=True)
+    occurred_at = models.DateTimeField(null=True, blank=True)
+    received_at = models.DateTimeField()
+    raw = models.JSONField(default=dict)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = _("Zustellbericht")
+        verbose_name_plural = _("Zustellberichte")
+        ordering = ["received_at"]
+
+
+class StatusEvent(models.Model):
+    """Every status change of a message with its UTC instant (DESIGN.md invariant 4)."""
+
+    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=MessageStatus.choices)
+    note = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]

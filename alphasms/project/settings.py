@@ -1,0 +1,185 @@
+"""Django settings for AlphaSMS, read from environment variables.
+
+Every setting a user may change is an environment variable documented in README.md ("Settings").
+Secrets also accept ``NAME_FILE`` (the path of a file holding the value), as hc's ``envsecret`` does.
+The embedded default needs none of them: SQLite in WAL mode in the per-user data directory, the
+``outbox`` SMS gateway and a local mail sink on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+import dj_database_url
+import platformdirs
+
+
+def env(name: str, default: str = "") -> str:
+    """Return environment variable ``name``, or the content of the file named by ``name_FILE``."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        return Path(file_name).read_text(encoding="utf-8").strip()
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """Return a boolean environment variable ("1", "true", "yes", "on" are true)."""
+    value = env(name)
+    return default if value == "" else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    """Return an integer environment variable."""
+    value = env(name)
+    return default if value == "" else int(value)
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env("ALPHASMS_DATA_DIR") or platformdirs.user_data_dir("alphasms", appauthor=False))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+
+def _secret_key() -> str:
+    """The signing key: ALPHASMS_SECRET_KEY, else one generated once and kept in the data directory."""
+    configured = env("ALPHASMS_SECRET_KEY")
+    if configured:
+        return configured
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env_bool("ALPHASMS_DEBUG")
+ALLOWED_HOSTS = [h for h in env("ALPHASMS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "alphasms.appointments",
+    "alphasms.messaging",
+    "alphasms.privacy",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "alphasms.project.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+WSGI_APPLICATION = "alphasms.project.wsgi.application"
+
+
+def _databases() -> dict[str, Any]:
+    """PostgreSQL when DATABASE_URL is set; otherwise SQLite in WAL mode in the data directory.
+
+    SQLite runs with ``synchronous=FULL`` (a "sent" mark lost in a power cut means a duplicate SMS),
+    ``BEGIN IMMEDIATE`` transactions (the claim of due messages takes the write lock at once, so two
+    workers never read the same rows as free) and a busy timeout instead of "database is locked".
+    """
+    url = env("DATABASE_URL")
+    if url:
+        config: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60))
+        if config["ENGINE"] == "django.db.backends.postgresql":
+            config.setdefault("TEST", {})["NAME"] = env("ALPHASMS_TEST_DATABASE", "test_alphasms")
+        return {"default": config}
+    return {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(DATA_DIR / "alphasms.sqlite3"),
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;",
+            },
+        }
+    }
+
+
+DATABASES = _databases()
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = env("ALPHASMS_LANGUAGE", "de")
+LANGUAGES = [("de", "Deutsch"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+# --- E-mail (Django's SMTP backend; `alphasms run` starts a local sink when no host is set) ---
+EMAIL_BACKEND = "alphasms.messaging.email.SmtpUtf8EmailBackend"
+EMAIL_HOST = env("ALPHASMS_SMTP_HOST", "127.0.0.1")
+EMAIL_PORT = env_int("ALPHASMS_SMTP_PORT", 8025)
+EMAIL_HOST_USER = env("ALPHASMS_SMTP_USER")
+EMAIL_HOST_PASSWORD = env("ALPHASMS_SMTP_PASSWORD")
+EMAIL_USE_TLS = env_bool("ALPHASMS_SMTP_STARTTLS")
+EMAIL_USE_SSL = env_bool("ALPHASMS_SMTP_SSL")
+EMAIL_TIMEOUT = env_int("ALPHASMS_SMTP_TIMEOUT_S", 30)
+DEFAULT_FROM_EMAIL = env("ALPHASMS_MAIL_FROM", "Praxis <termine@praxis.example>")
+
+# --- AlphaSMS ---
+ALPHASMS = {
+    "SMS_GATEWAY": env("ALPHASMS_SMS_GATEWAY", "outbox"),
+    "OUTBOX_DIR": env("ALPHASMS_OUTBOX_DIR") or str(DATA_DIR / "outbox"),
+    "MAIL_SINK": env_bool("ALPHASMS_MAIL_SINK", default=not env("ALPHASMS_SMTP_HOST")),
+    "MAIL_SINK_DIR": str(DATA_DIR / "mail"),
+    "SEVENIO_API_KEY": env("ALPHASMS_SEVENIO_API_KEY"),
+    "SEVENIO_BASE_URL": env("ALPHASMS_SEVENIO_BASE_URL", "https://gateway.seven.io/api"),
+    "SEVENIO_SIGNING_SECRET": env("ALPHASMS_SEVENIO_SIGNING_SECRET"),
+    "SMS_SENDER_ID": env("ALPHASMS_SMS_SENDER_ID"),
+    "PUBLIC_URL": env("ALPHASMS_PUBLIC_URL", "http://127.0.0.1:8000"),
+    "PLANNING_HORIZON_DAYS": env_int("ALPHASMS_PLANNING_HORIZON_DAYS", 60),
+    "WORKER_POLL_S": env_int("ALPHASMS_WORKER_POLL_S", 5),
+    "WORKER_BATCH": env_int("ALPHASMS_WORKER_BATCH", 100),
+    "WORKER_CONCURRENCY": env_int("ALPHASMS_WORKER_CONCURRENCY", 4),
+    "LEASE_S": env_int("ALPHASMS_LEASE_S", 120),
+    "MAX_ATTEMPTS": env_int("ALPHASMS_MAX_ATTEMPTS", 6),
+    "HTTP_TIMEOUT_S": env_int("ALPHASMS_HTTP_TIMEOUT_S", 15),
+    "ALLOWED_PRIVATE_HOSTS": [h for h in env("ALPHASMS_ALLOWED_PRIVATE_HOSTS").split(",") if h],
+    "SAMPLE_DATA": env_bool("ALPHASMS_SAMPLE_DATA", default=True),
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "loggers": {"alphasms": {"handlers": ["console"], "level": env("ALPHASMS_LOG_LEVEL", "INFO")}},
+}

@@ -1,0 +1,12 @@
+"""Root URL configuration: the admin (staff work there until the staff web app lands) and webhooks."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("hooks/", include("alphasms.messaging.urls")),
+    path("", include("alphasms.project.home_urls")),
+]
