@@ -10,9 +10,14 @@ Format (RFC 4180 with the usual deviations):
   anything else -> ``"cp1252"`` (German Excel "CSV (Trennzeichen-getrennt)").
 * Delimiter ``;``, ``,`` or tab, or an Excel ``sep=X`` first line: every line is parsed with :mod:`csv`
   (quoted fields and quoted newlines count right); the delimiter for which all non-blank records have the
-  same field count > 1 wins; on a tie ``;`` when the header contains ``;``, else the most fields.
+  same field count > 1 wins; on a tie ``;`` when the header contains ``;``, then the most known headers.
   ``csv.Sniffer`` picks ``,`` for unquoted ``Name, Vorname`` fields (cpython#119123) and is not used.
-  If no delimiter is consistent, the one that fits most records wins and the others are rejected.
+  If no delimiter is consistent, the one that fits most records wins and the other records are rejected;
+  a delimiter that fits most records and yields more known headers beats a consistent one (one unquoted
+  ``;`` in a note must not turn a ``Name, Vorname;...`` file into two comma-separated garbage columns).
+* A lone "Name" column is kept whole in ``family_name``; "Name, Vorname" is split on the first comma.
+  A date without time is rejected ("Uhrzeit fehlt") unless the file has no time column at all; then the
+  row is a customer-only row (``start_utc`` None), as is a row without date and time.
 * Dates ``dd.mm.yyyy``, ``d.m.yy`` (two-digit year -> 20yy) or ISO ``yyyy-mm-dd``, never month-first
   (dbeaver#23212, buckets#573). Times ``HH:MM``, ``H:MM``, ``HH:MM:SS``, ``HH.MM`` (only two parts, so it
   never collides with a date), ``8 Uhr``, ``2:30 PM``; an optional ``Uhr``/``h`` suffix. A date field may
@@ -32,7 +37,7 @@ import io
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from alphasms.messaging.phone import PhoneResult, to_e164
@@ -66,14 +71,13 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 # One column "Family, Given": mapped to family_name and given_name at once and split on the first comma.
 _COMBINED_NAME = ("namevorname", "nachnamevorname", "lastnamefirstname", "familynamegivenname")
+_KNOWN = frozenset(_COMBINED_NAME).union(*_ALIASES.values())
 
 _DELIMITERS = (";", ",", "\t")
 _DATE_DE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4}|\d{2})")
 _DATE_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _DATE_PREFIX = re.compile(r"(\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})|\d{4}-\d{2}-\d{2})(?=$|[T\s,])[T\s,]*(.*)")
-_TIME = re.compile(
-    r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?|\.(\d{2}))?\s*(uhr|h|[ap]\.?\s?m\.?)?", re.IGNORECASE
-)
+_TIME = re.compile(r"(\d{1,2})(?::(\d{2})(?::(\d{2}))?|\.(\d{2}))?\s*(uhr|h|[ap]\.?\s?m\.?)?", re.IGNORECASE)
 _DURATION = re.compile(r"(\d{1,4})\s*(?:m|min\.?|minuten|minutes|mins)?", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]{2,}")
 _EXCEL_TEXT = re.compile(r'="(.*)"', re.DOTALL)  # ="0171..." keeps leading zeros in Excel
@@ -158,8 +162,8 @@ def read_csv(
     ``given_name`` to the same header for a "Family, Given" column). ``default_duration_min``: minutes.
 
     Raises :class:`CsvFormatError` for whole-file problems and :class:`ValueError` for bad arguments
-    (unknown zone, unknown canonical field, duration <= 0). Row problems never raise; they are returned in
-    ``rejected`` and the row is left out of ``records``.
+    (unknown zone, unknown canonical field, duration <= 0; from ``to_e164``: unknown ``default_country``).
+    Row problems never raise; they are returned in ``rejected`` and the row is left out of ``records``.
     """
     try:
         zone = ZoneInfo(tz)
@@ -177,7 +181,7 @@ def read_csv(
         if len(cells) != len(header):
             rejected.append(RejectedRow(
                 line, "row", delimiter.join(cells),
-                f"{len(cells)} Spalten statt {len(header)} (Trennzeichen „{delimiter}“ im Feld ohne Anführungszeichen?)",
+                f"{len(cells)} Spalten statt {len(header)} („{delimiter}“ im Feld ohne Anführungszeichen?)",
                 f"{len(cells)} fields instead of {len(header)} (unquoted {delimiter!r} inside a field?)",
             ))  # fmt: skip
             continue
@@ -190,28 +194,22 @@ def read_csv(
 
 
 def _decode(data: bytes) -> tuple[str, str]:
-    """bytes -> (text without BOM, codec name); valid UTF-8 is UTF-8, everything else cp1252."""
-    try:
-        if data.startswith(codecs.BOM_UTF8):
-            return data[3:].decode("utf-8"), "utf-8-sig"
-        if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return data.decode("utf-16"), "utf-16"
-    except UnicodeDecodeError as exc:
-        raise CsvFormatError(
-            f"Datei beginnt mit einer BOM, ist aber nicht gültig kodiert (Byte {exc.start})",
-            f"file starts with a byte order mark but is not validly encoded (byte {exc.start})",
-        ) from exc
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError as exc:
-        raise CsvFormatError(
-            f"Zeichenkodierung nicht erkannt (weder UTF-8 noch Windows-1252, Byte {exc.start})",
-            f"unknown character encoding (neither UTF-8 nor Windows-1252, byte {exc.start})",
-        ) from exc
+    """bytes -> (text without BOM, codec name); BOM decides, else valid UTF-8 is UTF-8, else cp1252."""
+    if data.startswith(codecs.BOM_UTF8):
+        codecs_to_try: tuple[str, ...] = ("utf-8-sig",)
+    elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        codecs_to_try = ("utf-16",)
+    else:
+        codecs_to_try = ("utf-8", "cp1252")
+    for codec in codecs_to_try:
+        try:
+            return data.decode(codec), codec
+        except UnicodeDecodeError as exc:
+            position = exc.start
+    raise CsvFormatError(
+        f"Zeichenkodierung nicht erkannt ({'/'.join(codecs_to_try)} ungültig ab Byte {position})",
+        f"unknown character encoding ({'/'.join(codecs_to_try)} invalid at byte {position})",
+    )
 
 
 def _parse(text: str, delimiter: str) -> list[tuple[int, list[str]]]:
@@ -238,24 +236,29 @@ def _split_records(text: str) -> tuple[str, list[tuple[int, list[str]]]]:
             candidates[d] = _parse(text, d)
         except csv.Error:
             continue
-    if not any(candidates.values()):
+    if not any(c.isalnum() for c in text) or not any(candidates.values()):
         raise CsvFormatError("Die Datei ist leer", "the file is empty")
     header_line = next((line for line in text.splitlines() if line.strip()), "")
     usable = {d: recs for d, recs in candidates.items() if recs and len(recs[0][1]) > 1}
-    consistent = [d for d, recs in usable.items() if len({len(r) for _, r in recs}) == 1]
-    pool = consistent or list(usable)
-    if not pool:
+    if not usable:
         raise CsvFormatError(
             "Trennzeichen nicht erkannt: die Kopfzeile hat nur eine Spalte (erwartet ; , oder Tab)",
             "delimiter not recognised: the header has only one column (expected ';', ',' or tab)",
         )
 
-    def score(d: str) -> tuple[int, int, int]:
-        recs = usable[d]
-        fitting = sum(len(r) == len(recs[0][1]) for _, r in recs)
-        return fitting, int(d == ";" and ";" in header_line), len(recs[0][1])
+    def fit(d: str) -> float:  # share of records with the header's field count; 1.0 = consistent
+        return sum(len(r) == len(usable[d][0][1]) for _, r in usable[d]) / len(usable[d])
 
-    best = max(pool, key=score)
+    def known(d: str) -> int:  # header cells that name a known column
+        return sum(_norm(h) in _KNOWN for h in usable[d][0][1])
+
+    ranked = sorted(usable, key=lambda d: (fit(d), d == ";" and ";" in header_line, known(d)), reverse=True)
+    best = ranked[0]
+    # Safety net: one unquoted ";" in a note makes a ";" file inconsistent while "," may still cut every
+    # line of a "Name, Vorname" file into 2 consistent but meaningless fields.
+    rival = max(ranked, key=known)
+    if known(rival) > known(best) and fit(rival) > 0.5:
+        best = rival
     return best, usable[best]
 
 
@@ -339,17 +342,15 @@ def _parse_time(text: str) -> time:
 
 
 def _split_when(value: str) -> tuple[str | None, str | None]:
-    """"02.11.2026 14:30" -> ("02.11.2026", "14:30"); "14:30" -> (None, "14:30")."""
+    """ "02.11.2026 14:30" -> ("02.11.2026", "14:30"); "14:30" -> (None, "14:30")."""
     m = _DATE_PREFIX.fullmatch(value)
-    if m is None:
-        return None, value
-    return m[1], m[2] or None
+    return (m[1], m[2] or None) if m else (None, value)
 
 
 def _localize(day: date, clock: time, zone: ZoneInfo) -> datetime | None:
     """Local wall time -> aware UTC; None if it does not exist (DST gap); fold=0 in the autumn fold."""
     naive = datetime.combine(day, clock)
-    utc = naive.replace(tzinfo=zone).astimezone(timezone.utc)
+    utc = naive.replace(tzinfo=zone).astimezone(UTC)
     return utc if utc.astimezone(zone).replace(tzinfo=None) == naive else None
 
 
@@ -376,26 +377,29 @@ def _parse_row(
 
     day: date | None = None
     clock: time | None = None
-    when_ok = True
+    problems_before = len(problems)
     for field in ("date", "time"):  # the date column must hold a date, the time column a time
         raw = get(field)
-        date_part, time_part = _split_when(raw) if raw else (None, None)
+        if not raw:
+            continue
+        date_part, time_part = _split_when(raw)
+        if field == "date" and date_part is None:
+            date_part, time_part = raw, None
         try:
-            if date_part is not None or (raw and field == "date"):
-                parsed_day = _parse_date(date_part or "")
+            if date_part is not None:
+                parsed_day = _parse_date(date_part)
                 day = day or parsed_day
         except ValueError:
-            when_ok = False
             bad(field, raw, f"Datum „{raw}“ ungültig, erwartet TT.MM.JJJJ",
                 f"invalid date {raw!r}, expected dd.mm.yyyy")  # fmt: skip
         try:
-            if time_part is not None or (raw and field == "time"):
+            if time_part is not None or field == "time":
                 clock = _parse_time(time_part or "")
         except ValueError:
-            when_ok = False
             bad(field, raw, f"Uhrzeit „{raw}“ ungültig, erwartet HH:MM",
                 f"invalid time {raw!r}, expected HH:MM")  # fmt: skip
     start_utc = end_utc = None
+    when_ok = len(problems) == problems_before
     if when_ok and day is not None and clock is None and "time" in cols:
         bad("time", "", "Uhrzeit fehlt", "time missing")
     elif when_ok and day is None and clock is not None:
@@ -423,7 +427,7 @@ def _parse_row(
         elif duration_raw:
             m = _DURATION.fullmatch(duration_raw)
             if m is None or not 1 <= int(m[1]) <= 24 * 60:
-                bad("duration_min", duration_raw, f"Dauer „{duration_raw}“ ungültig, erwartet Minuten (1–1440)",
+                bad("duration_min", duration_raw, f"Dauer „{duration_raw}“ ungültig, erwartet Minuten",
                     f"invalid duration {duration_raw!r}, expected minutes (1-1440)")  # fmt: skip
             else:
                 end_utc = start_utc + timedelta(minutes=int(m[1]))

@@ -24,6 +24,7 @@ import regex
 __all__ = [
     "CONCAT_UNITS",
     "SINGLE_UNITS",
+    "SMART_TABLE",
     "Replacement",
     "SegmentInfo",
     "SmsEncoding",

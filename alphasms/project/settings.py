@@ -14,7 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import dj_database_url
+import django_stubs_ext
 import platformdirs
+
+django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted for mypy (ModelAdmin[Model])
 
 
 def env(name: str, default: str = "") -> str:
@@ -72,6 +75,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,6 +146,10 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # --- E-mail (Django's SMTP backend; `alphasms run` starts a local sink when no host is set) ---
 EMAIL_BACKEND = "alphasms.messaging.email.SmtpUtf8EmailBackend"

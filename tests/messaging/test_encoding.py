@@ -91,10 +91,16 @@ with CASES_FILE.open("rb") as fh:  # treated as binary, see tests/data/cases/REA
     VECTORS: list[dict[str, Any]] = json.loads(fh.read())
 
 
-@pytest.mark.parametrize("case", VECTORS, ids=[f"{i:02d}-{ascii(c['text'])[1:25]}" for i, c in enumerate(VECTORS)])
+@pytest.mark.parametrize(
+    "case", VECTORS, ids=[f"{i:02d}-{ascii(c['text'])[1:25]}" for i, c in enumerate(VECTORS)]
+)
 def test_vectors_from_cases_file(case: dict[str, Any]) -> None:
     info = analyse(case["text"])
-    assert (info.encoding.value, info.segments, info.units) == (case["encoding"], case["segments"], case["units"])
+    assert (info.encoding.value, info.segments, info.units) == (
+        case["encoding"],
+        case["segments"],
+        case["units"],
+    )
     assert count_segments(case["text"]) == (SmsEncoding(case["encoding"]), case["segments"])
     assert "".join(info.parts) == case["text"]
 
@@ -142,7 +148,9 @@ TRAPS: list[tuple[str, str, SmsEncoding, int, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("text", "encoding", "segments", "units"), [t[1:] for t in TRAPS], ids=[t[0] for t in TRAPS])
+@pytest.mark.parametrize(
+    ("text", "encoding", "segments", "units"), [t[1:] for t in TRAPS], ids=[t[0] for t in TRAPS]
+)
 def test_traps(text: str, encoding: SmsEncoding, segments: int, units: int) -> None:
     info = analyse(text)
     assert (info.encoding, info.segments, info.units) == (encoding, segments, units)
@@ -189,7 +197,13 @@ def test_non_gsm_chars_in_order_of_first_appearance_deduplicated() -> None:
 
 def test_empty_text() -> None:
     info = analyse("")
-    assert (info.encoding, info.segments, info.units, info.parts, info.non_gsm_chars) == (GSM7, 1, 0, ("",), ())
+    assert (info.encoding, info.segments, info.units, info.parts, info.non_gsm_chars) == (
+        GSM7,
+        1,
+        0,
+        ("",),
+        (),
+    )
     assert count_segments("") == (GSM7, 1)
 
 
@@ -233,7 +247,10 @@ def test_concat_udh() -> None:
     assert len(concat_udh(0, 1, 1)) == 6
 
 
-@pytest.mark.parametrize(("reference", "total", "sequence"), [(-1, 2, 1), (256, 2, 1), (1, 0, 1), (1, 256, 1), (1, 2, 0), (1, 2, 3)])
+@pytest.mark.parametrize(
+    ("reference", "total", "sequence"),
+    [(-1, 2, 1), (256, 2, 1), (1, 0, 1), (1, 256, 1), (1, 2, 0), (1, 2, 3)],
+)
 def test_concat_udh_rejects_out_of_range(reference: int, total: int, sequence: int) -> None:
     with pytest.raises(ValueError):
         concat_udh(reference, total, sequence)
@@ -274,7 +291,13 @@ def test_smart_replace_reports_positions_in_input() -> None:
 
 
 def test_smart_replace_makes_reported_vectors_gsm() -> None:
-    for text in ["Ihr Termin „Zahnreinigung“ ist am 12.07.", "Anna’s Studio", "5.\xa0Mai", "Vor\xadsorge", "Mu\u0308ller"]:
+    for text in [
+        "Ihr Termin „Zahnreinigung“ ist am 12.07.",
+        "Anna’s Studio",
+        "5.\xa0Mai",
+        "Vor\xadsorge",
+        "Mu\u0308ller",
+    ]:
         assert analyse(smart_replace(text)[0]).encoding is GSM7
     assert analyse(smart_replace("Termin für François")[0]).encoding is UCS2
 

@@ -1,0 +1,51 @@
+"""Django admin for customers, appointments and rules (German), until the staff web app replaces it."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from alphasms.appointments import models
+
+
+@admin.register(models.Location)
+class LocationAdmin(admin.ModelAdmin[models.Location]):
+    list_display = ["name", "time_zone", "country"]
+
+
+@admin.register(models.Customer)
+class CustomerAdmin(admin.ModelAdmin[models.Customer]):
+    list_display = ["customer_number", "family_name", "given_name", "mobile_e164", "mobile_sms_ok", "email"]
+    search_fields = ["customer_number", "family_name", "given_name", "mobile_e164", "email"]
+    list_filter = ["mobile_sms_ok", "language"]
+    readonly_fields = ["mobile_flags", "restricted_at", "created_at", "updated_at"]
+
+
+@admin.register(models.AppointmentType)
+class AppointmentTypeAdmin(admin.ModelAdmin[models.AppointmentType]):
+    list_display = ["name"]
+
+
+@admin.register(models.Appointment)
+class AppointmentAdmin(admin.ModelAdmin[models.Appointment]):
+    list_display = ["start_at", "customer", "summary", "location", "status", "source"]
+    list_filter = ["status", "source", "location", "all_day"]
+    search_fields = ["summary", "customer__family_name", "external_uid"]
+    date_hierarchy = "start_at"
+    raw_id_fields = ["customer"]
+
+
+@admin.register(models.UnmatchedEvent)
+class UnmatchedEventAdmin(admin.ModelAdmin[models.UnmatchedEvent]):
+    list_display = ["appointment", "reason", "created_at"]
+    raw_id_fields = ["appointment"]
+
+
+@admin.register(models.CalendarSubscription)
+class CalendarSubscriptionAdmin(admin.ModelAdmin[models.CalendarSubscription]):
+    list_display = ["name", "location", "refresh_interval_s", "last_sync_at", "last_result"]
+    readonly_fields = ["etag", "last_modified", "last_sync_at", "last_result", "next_refresh_at"]
+
+
+@admin.register(models.ReminderRule)
+class ReminderRuleAdmin(admin.ModelAdmin[models.ReminderRule]):
+    list_display = ["name", "channel", "offset_s", "window_start", "window_end", "active"]

@@ -1,0 +1,172 @@
+"""Import an iCalendar file or subscription into appointments for one location.
+
+The whole import is one transaction: it applies whole or not at all. Occurrences are identified by
+(UID, RECURRENCE-ID) (RFC 5545 §3.8.4.4), so a re-import updates in place and changes nothing when the
+file is unchanged. An occurrence of this source that disappeared from the window is cancelled, and its
+pending reminders with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from alphasms.appointments.ical import Occurrence, read_calendar
+from alphasms.appointments.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    AppointmentType,
+    Customer,
+    Location,
+    UnmatchedEvent,
+)
+from alphasms.appointments.services.matching import CustomerIndex, norm
+from alphasms.messaging.models import OutboundMessage
+from alphasms.messaging.services.lifecycle import cancel_pending
+
+log = logging.getLogger("alphasms.import")
+
+
+@dataclass
+class ImportReport:
+    """What an import did: counts, and the events staff must look at (summary, start, reason)."""
+
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    cancelled: int = 0
+    unmatched: list[tuple[str, str, str]] = field(default_factory=list)
+    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, field, reason
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "cancelled": self.cancelled,
+            "unmatched": [{"summary": s, "start": t, "reason": r} for s, t, r in self.unmatched],
+            "rejected": [{"line": n, "field": f, "reason": r} for n, f, r in self.rejected],
+        }
+
+
+def import_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """The expansion window: from one day back (all-day entries of today) to the planning horizon."""
+    horizon = dt.timedelta(days=settings.ALPHASMS["PLANNING_HORIZON_DAYS"])
+    return now - dt.timedelta(days=1), now + horizon
+
+
+def import_ics(
+    data: bytes,
+    location: Location,
+    source_name: str,
+    *,
+    now: dt.datetime | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ImportReport:
+    """Read ``data`` (iCalendar bytes) and apply it to ``location``'s appointments from ``source_name``.
+
+    Raises ``alphasms.appointments.ical.CalendarError`` (nothing changed) for unreadable input.
+    ``progress(done, total)`` is called while applying. Side effects: appointments created, updated
+    or cancelled; pending messages of cancelled or disappeared occurrences cancelled.
+    """
+    now = now or timezone.now()
+    start, end = import_window(now)
+    occurrences = read_calendar(data, start, end, tz=location.time_zone)
+    report = ImportReport()
+    with transaction.atomic():
+        index = CustomerIndex(list(Customer.objects.all()))
+        types = {norm(t.name): t for t in AppointmentType.objects.all()}
+        seen: set[tuple[str, str]] = set()
+        for done, occurrence in enumerate(occurrences, 1):
+            seen.add((occurrence.uid, occurrence.recurrence_id or ""))
+            _apply(occurrence, location, source_name, index, types, report)
+            if progress:
+                progress(done, len(occurrences))
+        gone = Appointment.objects.filter(
+            location=location, source=AppointmentSource.ICS, source_name=source_name,
+            status=AppointmentStatus.SCHEDULED, start_at__gte=max(start, now), start_at__lt=end,
+        )
+        for appointment in gone:
+            if (appointment.external_uid, appointment.recurrence_id) not in seen:
+                _cancel(appointment, "occurrence no longer in the calendar", report)
+    log.info("ics import source=%s %s", source_name, {k: v for k, v in report.as_dict().items() if isinstance(v, int)})
+    return report
+
+
+def _times(occurrence: Occurrence, location: Location) -> tuple[dt.datetime, dt.datetime]:
+    if occurrence.start_utc is not None and occurrence.end_utc is not None:
+        return occurrence.start_utc, occurrence.end_utc
+    assert occurrence.date is not None
+    end_date = occurrence.end_date or occurrence.date + dt.timedelta(days=1)
+    tz = location.tz
+    start = dt.datetime.combine(occurrence.date, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+    return start, dt.datetime.combine(end_date, dt.time(0), tzinfo=tz).astimezone(dt.UTC)
+
+
+def _apply(
+    occurrence: Occurrence,
+    location: Location,
+    source_name: str,
+    index: CustomerIndex,
+    types: dict[str, AppointmentType],
+    report: ImportReport,
+) -> None:
+    start_at, end_at = _times(occurrence, location)
+    match = index.match(occurrence.summary, occurrence.description)
+    values = {
+        "customer": match.customer,
+        "appointment_type": types.get(norm(match.reason_text)) if match.reason_text else None,
+        "summary": occurrence.summary[:500],
+        "start_at": start_at,
+        "end_at": end_at,
+        "all_day": occurrence.all_day,
+        "start_date": occurrence.date,
+        "end_date": occurrence.end_date,
+        "status": AppointmentStatus.CANCELLED if occurrence.status == "CANCELLED" else AppointmentStatus.SCHEDULED,
+    }
+    appointment = Appointment.objects.filter(
+        location=location, external_uid=occurrence.uid, recurrence_id=occurrence.recurrence_id or ""
+    ).first()
+    if appointment is None:
+        if values["status"] == AppointmentStatus.CANCELLED:
+            return  # a cancelled occurrence we never had: nothing to do
+        appointment = Appointment.objects.create(
+            location=location, source=AppointmentSource.ICS, source_name=source_name[:500],
+            external_uid=occurrence.uid, recurrence_id=occurrence.recurrence_id or "", **values,
+        )
+        report.created += 1
+    else:
+        changed = {k: v for k, v in values.items() if getattr(appointment, k) != v}
+        if not changed:
+            report.unchanged += 1
+        elif changed.get("status") == AppointmentStatus.CANCELLED:
+            _cancel(appointment, "cancelled in the calendar (STATUS:CANCELLED)", report)
+            return
+        else:
+            for name, value in changed.items():
+                setattr(appointment, name, value)
+            appointment.save()
+            report.updated += 1
+    _track_unmatched(appointment, occurrence, match.problem, report)
+
+
+def _track_unmatched(appointment: Appointment, occurrence: Occurrence, problem: str, report: ImportReport) -> None:
+    if appointment.customer_id is None and not appointment.all_day:
+        UnmatchedEvent.objects.update_or_create(appointment=appointment, defaults={"reason": problem[:200]})
+        report.unmatched.append((occurrence.summary, appointment.start_at.isoformat(), problem))
+    else:
+        UnmatchedEvent.objects.filter(appointment=appointment).delete()
+
+
+def _cancel(appointment: Appointment, note: str, report: ImportReport) -> None:
+    appointment.status = AppointmentStatus.CANCELLED
+    appointment.save(update_fields=["status", "updated_at"])
+    cancel_pending(OutboundMessage.objects.filter(appointment=appointment), note=note)
+    report.cancelled += 1

@@ -1,0 +1,207 @@
+"""Reminder planning: appointments × active rules → one OutboundMessage per (occurrence, rule, channel).
+
+The planner is idempotent (DESIGN.md invariant 1: a unique constraint, and ``ignore_conflicts``), so it
+runs on every worker cycle and after every import. Due instants are UTC; sending windows are read in
+the location's IANA time zone, so DST is exact (invariant 5).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q, QuerySet
+from django.utils import timezone
+
+from alphasms.appointments.models import Appointment, AppointmentStatus, Channel, ReminderRule
+from alphasms.messaging.encoding import analyse, smart_replace
+from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
+from alphasms.messaging.services.lifecycle import cancel_pending, set_status
+from alphasms.messaging.templates import ReminderContext, render
+from alphasms.privacy.services import has_consent
+
+log = logging.getLogger("alphasms.planning")
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Counts of one planning run: messages created, re-planned (moved appointment), cancelled."""
+
+    created: int
+    replanned: int
+    cancelled: int
+
+
+def shift_into_window(
+    due_at: dt.datetime, start_at: dt.datetime, rule: ReminderRule, tz: dt.tzinfo
+) -> dt.datetime:
+    """Move ``due_at`` (UTC) into the rule's local sending window, never later than ``start_at``.
+
+    Before the window opens → the window's opening that day if that is still before the start, else
+    the previous day's closing. After it closes → that day's closing (earlier, so still in time).
+    Returns an aware UTC datetime. Local times are built with zoneinfo, so DST days are exact.
+    """
+    local = due_at.astimezone(tz)
+    opens = dt.datetime.combine(local.date(), rule.window_start, tzinfo=tz)
+    closes = dt.datetime.combine(local.date(), rule.window_end, tzinfo=tz)
+    if local < opens:
+        candidate = opens if opens < start_at else closes - dt.timedelta(days=1)
+        candidate = dt.datetime.combine(
+            candidate.date(), candidate.timetz().replace(tzinfo=None), tzinfo=tz
+        )
+    elif local > closes:
+        candidate = closes
+    else:
+        candidate = local
+    return candidate.astimezone(dt.UTC)
+
+
+def next_window_opening(now: dt.datetime, rule: ReminderRule, tz: dt.tzinfo) -> dt.datetime | None:
+    """None if ``now`` (UTC) is inside the local sending window, else the next opening instant (UTC)."""
+    local = now.astimezone(tz)
+    opens = dt.datetime.combine(local.date(), rule.window_start, tzinfo=tz)
+    closes = dt.datetime.combine(local.date(), rule.window_end, tzinfo=tz)
+    if opens <= local <= closes:
+        return None
+    if local > closes:
+        opens = dt.datetime.combine(local.date() + dt.timedelta(days=1), rule.window_start, tzinfo=tz)
+    return opens.astimezone(dt.UTC)
+
+
+def recipient_for(appointment: Appointment, channel: str) -> str:
+    """The address for ``channel``: the customer's E.164 mobile if SMS can reach it, else ""."""
+    customer = appointment.customer
+    if customer is None:
+        return ""
+    if channel == Channel.SMS:
+        return customer.mobile_e164 if customer.mobile_sms_ok else ""
+    return customer.email
+
+
+def render_texts(appointment: Appointment, rule: ReminderRule) -> tuple[str, str]:
+    """(subject, body) of ``rule``'s templates for ``appointment`` in the customer's language."""
+    customer = appointment.customer
+    assert customer is not None
+    location = appointment.location
+    ctx = ReminderContext(
+        given_name=customer.given_name,
+        family_name=customer.family_name,
+        location=location.name,
+        practice_name=location.name,
+        practice_phone=location.phone,
+        language=customer.language,
+        start_local=None if appointment.all_day else appointment.start_at.astimezone(location.tz),
+        all_day_date=appointment.start_date,
+    )
+    body = render(rule.body_template, ctx)
+    if rule.channel == Channel.SMS:
+        body, _ = smart_replace(body, normalize_nfc=True)
+    return render(rule.subject_template, ctx), body
+
+
+def build_message(
+    appointment: Appointment, rule: ReminderRule, now: dt.datetime
+) -> OutboundMessage | None:
+    """A new, unsaved message for ``appointment`` and ``rule``, or None when it must not be planned
+    (no usable recipient, no consent, restricted person, or the start has passed)."""
+    customer = appointment.customer
+    if customer is None or customer.restricted_at is not None or appointment.start_at <= now:
+        return None
+    recipient = recipient_for(appointment, rule.channel)
+    if not recipient or not has_consent(customer, rule.channel):
+        return None
+    subject, body = render_texts(appointment, rule)
+    info = analyse(body) if rule.channel == Channel.SMS else None
+    due_at = due_instant(appointment, rule, now)
+    return OutboundMessage(
+        appointment=appointment,
+        rule=rule,
+        channel=rule.channel,
+        customer=customer,
+        recipient=recipient,
+        sender_id=settings.ALPHASMS["SMS_SENDER_ID"] if rule.channel == Channel.SMS else "",
+        subject=subject,
+        body=body,
+        segments=info.segments if info else 0,
+        encoding=info.encoding.value if info else "",
+        occurrence_start_at=appointment.start_at,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        status=MessageStatus.PLANNED,
+        status_changed_at=now,
+    )
+
+
+def due_instant(appointment: Appointment, rule: ReminderRule, now: dt.datetime) -> dt.datetime:
+    """When the reminder is due (UTC): start − offset, moved into the window, not before ``now``."""
+    due = appointment.start_at - dt.timedelta(seconds=rule.offset_s)
+    due = shift_into_window(due, appointment.start_at, rule, appointment.location.tz)
+    return max(due, now.replace(second=0, microsecond=0))
+
+
+def candidates(rule: ReminderRule, now: dt.datetime, horizon: dt.timedelta) -> QuerySet[Appointment]:
+    """Scheduled appointments with a person, starting within the horizon, of the rule's types, that
+    have no message for this rule and channel yet — one set-based query."""
+    qs = Appointment.objects.filter(
+        status=AppointmentStatus.SCHEDULED,
+        customer__isnull=False,
+        customer__restricted_at__isnull=True,
+        start_at__gt=now,
+        start_at__lte=now + horizon,
+    ).exclude(messages__rule=rule, messages__channel=rule.channel)
+    type_ids = list(rule.appointment_types.values_list("id", flat=True))
+    if type_ids:
+        qs = qs.filter(appointment_type_id__in=type_ids)
+    return qs.select_related("customer", "location")
+
+
+def plan(now: dt.datetime | None = None) -> PlanResult:
+    """Create missing messages, re-plan pending ones whose appointment moved, cancel pending ones whose
+    appointment was cancelled. Safe to run concurrently and repeatedly (unique constraint)."""
+    now = now or timezone.now()
+    horizon = dt.timedelta(days=settings.ALPHASMS["PLANNING_HORIZON_DAYS"])
+    cancelled = cancel_pending(
+        OutboundMessage.objects.filter(~Q(appointment__status=AppointmentStatus.SCHEDULED)),
+        note="appointment cancelled",
+    )
+    replanned = 0
+    moved = OutboundMessage.objects.filter(status__in=PENDING).exclude(
+        occurrence_start_at=F("appointment__start_at")
+    )
+    for message in moved.select_related("appointment__location", "appointment__customer", "rule"):
+        replanned += replan(message, now)
+    created = 0
+    for rule in ReminderRule.objects.filter(active=True):
+        new = [m for a in candidates(rule, now, horizon) if (m := build_message(a, rule, now))]
+        with transaction.atomic():
+            created += len(OutboundMessage.objects.bulk_create(new, ignore_conflicts=True))
+    if created or replanned or cancelled:
+        log.info("planned created=%d replanned=%d cancelled=%d", created, replanned, cancelled)
+    return PlanResult(created=created, replanned=replanned, cancelled=cancelled)
+
+
+def replan(message: OutboundMessage, now: dt.datetime) -> int:
+    """Re-render and re-schedule a pending message whose appointment moved; cancel it if the new start
+    has passed. Returns 1 if re-planned, 0 if cancelled."""
+    appointment = message.appointment
+    if appointment.start_at <= now:
+        set_status(message, MessageStatus.CANCELLED, note="appointment moved into the past")
+        return 0
+    subject, body = render_texts(appointment, message.rule)
+    due_at = due_instant(appointment, message.rule, now)
+    info = analyse(body) if message.channel == Channel.SMS else None
+    set_status(
+        message,
+        MessageStatus.PLANNED,
+        note=f"appointment moved to {appointment.start_at:%Y-%m-%dT%H:%MZ}",
+        subject=subject,
+        body=body,
+        segments=info.segments if info else 0,
+        occurrence_start_at=appointment.start_at,
+        due_at=due_at,
+        next_attempt_at=due_at,
+    )
+    return 1

@@ -1,0 +1,89 @@
+"""``alphasms preview --until ISO [--json]``: every message that would go out until that instant.
+
+Read-only: planning runs inside a transaction that is rolled back, so the preview changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any, TypedDict
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from alphasms.appointments.services.planning import plan
+from alphasms.cli_text import t
+from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
+
+
+class PreviewItem(TypedDict):
+    """One message of the preview; ``segments`` is null for e-mail."""
+
+    message_id: int
+    due_at: str
+    channel: str
+    recipient: str
+    subject: str
+    text: str
+    segments: int | None
+    encoding: str | None
+    appointment_start_utc: str
+    status: str
+
+
+def parse_instant(value: str, name: str) -> dt.datetime:
+    """Parse an ISO 8601 instant; naive values are UTC. Raises CommandError naming ``name``."""
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise CommandError(f"{name}: {value!r} ist kein ISO-8601-Zeitpunkt (z. B. 2026-12-01T18:00Z)") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def preview_items(until: dt.datetime) -> list[PreviewItem]:
+    """Plan (rolled back) and list the messages due up to ``until``, ordered by due time."""
+    with transaction.atomic():
+        plan()
+        qs = OutboundMessage.objects.filter(
+            status__in=[*CLAIMABLE, MessageStatus.HELD], next_attempt_at__lte=until
+        ).select_related("appointment").order_by("next_attempt_at", "id")
+        items: list[PreviewItem] = [
+            {
+                "message_id": m.pk,
+                "due_at": _iso(m.next_attempt_at),
+                "channel": m.channel,
+                "recipient": m.recipient,
+                "subject": m.subject,
+                "text": m.body,
+                "segments": m.segments if m.channel == "sms" else None,
+                "encoding": m.encoding if m.channel == "sms" else None,
+                "appointment_start_utc": _iso(m.appointment.start_at),
+                "status": m.status,
+            }
+            for m in qs
+        ]
+        transaction.set_rollback(True)
+    return items
+
+
+class Command(BaseCommand):
+    help = "Zeigt jede Nachricht, die bis zum angegebenen Zeitpunkt versendet würde (ändert nichts)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--until", required=True, help="ISO-8601-Zeitpunkt, z. B. 2026-12-02T00:00Z")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        items = preview_items(parse_instant(options["until"], "--until"))
+        if options["json"]:
+            self.stdout.write(json.dumps(items, ensure_ascii=False, indent=2))
+            return
+        for item in items:
+            parts = f" ({item['segments']} SMS)" if item["segments"] else ""
+            self.stdout.write(f"{item['due_at']}  {item['channel']:<5} {item['recipient']}{parts}\n    {item['text']}")
+        self.stdout.write(t(f"{len(items)} Nachricht(en).", f"{len(items)} message(s)."))

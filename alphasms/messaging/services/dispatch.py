@@ -1,0 +1,373 @@
+"""The dispatch worker's single step: recover expired leases, claim due messages, check, send, record.
+
+Follows DESIGN.md's lifecycle and invariants 2–4 (shape of hc's ``sendalerts``):
+
+1. Leases of messages a dead worker held are recovered: with an attempt that was in flight the outcome
+   is ``unknown`` (the request may have left); without one the message simply goes back to the queue.
+2. Due rows are claimed in one short transaction (``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL;
+   ``BEGIN IMMEDIATE`` serialises the claim on SQLite), so two workers never hold the same message.
+3. Each claimed message is checked again (appointment unchanged and not started, person not
+   restricted, consent holds, local time inside the sending window), then one attempt is committed
+   *before* the provider call and its result *after* it.
+4. Transient errors retry with exponential backoff (or the provider's Retry-After); permanent ones
+   fail with a staff sentence; ambiguous ones become ``unknown`` and the rule's policy resolves them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import close_old_connections, connection, transaction
+from django.utils import timezone
+
+from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutcomePolicy
+from alphasms.appointments.services.planning import next_window_opening, recipient_for, replan
+from alphasms.messaging.gateways.base import Gateway, OutboundSms
+from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured, RateLimited
+from alphasms.messaging.gateways.http import redact
+from alphasms.messaging.gateways.registry import active_sms_gateway
+from alphasms.messaging.models import (
+    CLAIMABLE,
+    AttemptOutcome,
+    DeliveryAttempt,
+    MessageStatus,
+    OutboundMessage,
+    StatusEvent,
+)
+from alphasms.messaging.services.lifecycle import set_status
+from alphasms.privacy.services import has_consent
+
+log = logging.getLogger("alphasms.dispatch")
+
+BACKOFF_BASE_S = 30
+BACKOFF_MAX_S = 3600
+
+
+def backoff_s(attempt_count: int) -> int:
+    """Seconds to wait before try ``attempt_count + 1``: 30, 60, 120, … capped at one hour."""
+    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempt_count - 1))
+
+
+def default_worker_id() -> str:
+    """``host:pid``, recorded on claimed rows so a message's log shows which worker held it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Pacer:
+    """Spaces calls at most ``rate_per_s`` per second across threads (a provider's rate limit)."""
+
+    def __init__(self, rate_per_s: float) -> None:
+        self.interval_s = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next)
+            self._next = slot + self.interval_s
+        if slot > now:
+            time.sleep(slot - now)
+
+    def hold_off(self, seconds: float) -> None:
+        """Push the next slot back, e.g. after a 429 with Retry-After."""
+        with self._lock:
+            self._next = max(self._next, time.monotonic() + seconds)
+
+
+@dataclass
+class DispatchStats:
+    """Counts of one ``run_once`` step, by attempt outcome and check decision."""
+
+    claimed: int = 0
+    recovered: int = 0
+    outcomes: dict[str, int] = field(default_factory=dict)
+
+    def count(self, key: str) -> None:
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+
+class Dispatcher:
+    """Claims and sends due messages. ``send_email`` is injectable for tests; SMS goes through the
+    configured gateway (``ALPHASMS_SMS_GATEWAY``)."""
+
+    def __init__(
+        self,
+        worker_id: str | None = None,
+        *,
+        sms_gateway: Gateway | None = None,
+        send_email: Callable[[OutboundMessage, str], str] | None = None,
+    ) -> None:
+        self.worker_id = worker_id or default_worker_id()
+        self._sms_gateway = sms_gateway
+        self._send_email = send_email
+        self._pacer: Pacer | None = None
+        self.stopping = threading.Event()
+
+    @property
+    def sms_gateway(self) -> Gateway:
+        if self._sms_gateway is None:
+            self._sms_gateway = active_sms_gateway()
+        return self._sms_gateway
+
+    @property
+    def pacer(self) -> Pacer:
+        if self._pacer is None:
+            self._pacer = Pacer(self.sms_gateway.max_requests_per_second)
+        return self._pacer
+
+    # -- step ------------------------------------------------------------------------------------
+    def run_once(self, now: dt.datetime | None = None) -> DispatchStats:
+        """Recover leases, claim one batch and send it (bounded concurrency). Returns counts."""
+        stats = DispatchStats()
+        stats.recovered = self.recover_expired_leases(now or timezone.now())
+        ids = self.claim(now or timezone.now(), settings.ALPHASMS["WORKER_BATCH"])
+        stats.claimed = len(ids)
+        concurrency = settings.ALPHASMS["WORKER_CONCURRENCY"]
+        if concurrency <= 1 or connection.vendor == "sqlite" and connection.settings_dict["NAME"] == ":memory:":
+            for message_id in ids:
+                stats.count(self._process_or_release(message_id))
+        else:
+            with ThreadPoolExecutor(max_workers=concurrency) as pool:
+                for outcome in pool.map(self._process_in_thread, ids):
+                    stats.count(outcome)
+        return stats
+
+    def _process_in_thread(self, message_id: int) -> str:
+        try:
+            return self._process_or_release(message_id)
+        finally:
+            close_old_connections()
+            connection.close()
+
+    def _process_or_release(self, message_id: int) -> str:
+        if self.stopping.is_set():
+            self.release(message_id)
+            return "released"
+        return self.process(message_id)
+
+    def claim(self, now: dt.datetime, limit: int) -> list[int]:
+        """Atomically mark up to ``limit`` due messages ``sending`` under this worker's lease."""
+        lease_until = now + dt.timedelta(seconds=settings.ALPHASMS["LEASE_S"])
+        with transaction.atomic():
+            ids = list(
+                OutboundMessage.objects.select_for_update(skip_locked=True)
+                .filter(status__in=CLAIMABLE, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "id")
+                .values_list("id", flat=True)[:limit]
+            )
+            if ids:
+                OutboundMessage.objects.filter(id__in=ids, status__in=CLAIMABLE).update(
+                    status=MessageStatus.SENDING,
+                    status_changed_at=now,
+                    lease_until=lease_until,
+                    claimed_by=self.worker_id,
+                )
+                StatusEvent.objects.bulk_create(
+                    StatusEvent(message_id=i, at=now, status=MessageStatus.SENDING, note=self.worker_id)
+                    for i in ids
+                )
+        return ids
+
+    def release(self, message_id: int) -> None:
+        """Give a claimed, not yet attempted message back to the queue (shutdown)."""
+        with transaction.atomic():
+            message = OutboundMessage.objects.select_for_update().get(pk=message_id)
+            if message.status == MessageStatus.SENDING and message.claimed_by == self.worker_id:
+                set_status(message, MessageStatus.QUEUED, note="released on shutdown", lease_until=None)
+
+    def recover_expired_leases(self, now: dt.datetime) -> int:
+        """Return messages whose worker died to the queue; an in-flight attempt becomes ``unknown``."""
+        recovered = 0
+        expired = OutboundMessage.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now)
+        for message_id in expired.values_list("id", flat=True):
+            with transaction.atomic():
+                message = OutboundMessage.objects.select_for_update().select_related("rule").get(pk=message_id)
+                if message.status != MessageStatus.SENDING:
+                    continue
+                in_flight = message.attempts.filter(outcome=AttemptOutcome.SENDING)
+                if in_flight.exists():
+                    in_flight.update(outcome=AttemptOutcome.UNKNOWN, finished_at=now, error_code="lease_expired")
+                    self._resolve_unknown(message, now, "worker stopped during the provider call")
+                else:
+                    set_status(message, MessageStatus.QUEUED, note="lease expired before sending", lease_until=None)
+            recovered += 1
+        return recovered
+
+    # -- one message ------------------------------------------------------------------------------
+    def process(self, message_id: int) -> str:
+        """Check and send one claimed message; returns the outcome key for the stats."""
+        message = OutboundMessage.objects.select_related(
+            "appointment__location", "appointment__customer", "rule", "customer"
+        ).get(pk=message_id)
+        now = timezone.now()
+        decision = self.check(message, now)
+        if decision is not None:
+            return decision
+        attempt = DeliveryAttempt.objects.create(
+            message=message, gateway=self._gateway_slug(message), started_at=now, segments=message.segments
+        )
+        message.attempt_count += 1
+        message.gateway = attempt.gateway
+        message.save(update_fields=["attempt_count", "gateway"])
+        started = time.monotonic()
+        try:
+            gateway_message_id, segments = self._call_provider(message, attempt)
+        except GatewayMisconfigured as exc:
+            return self._misconfigured(message, attempt, exc)
+        except GatewayError as exc:
+            return self._failed_call(message, attempt, exc, started)
+        with transaction.atomic():
+            attempt.outcome = AttemptOutcome.SENT
+            attempt.finished_at = timezone.now()
+            attempt.gateway_message_id = gateway_message_id
+            attempt.segments = segments
+            attempt.duration_ms = int((time.monotonic() - started) * 1000)
+            attempt.save()
+            set_status(message, MessageStatus.SENT, note=attempt.gateway, lease_until=None, error_code="")
+        self._log(message, attempt, "sent")
+        return "sent"
+
+    def check(self, message: OutboundMessage, now: dt.datetime) -> str | None:
+        """Invariant 2: returns None when the message may go out now, else the decision taken
+        (cancelled, deferred or re-planned), already recorded."""
+        appointment, customer, rule = message.appointment, message.customer, message.rule
+        reason = ""
+        if appointment.status != AppointmentStatus.SCHEDULED:
+            reason = "appointment cancelled"
+        elif now >= appointment.start_at:
+            reason = "stale: the appointment has started"
+        elif customer.restricted_at is not None:
+            reason = "processing restricted (GDPR Art. 18)"
+        elif not has_consent(customer, message.channel):
+            reason = "no consent for this channel"
+        if reason:
+            set_status(message, MessageStatus.CANCELLED, note=reason, lease_until=None)
+            return "cancelled"
+        if appointment.start_at != message.occurrence_start_at:
+            replan(message, now)
+            return "replanned"
+        recipient = recipient_for(appointment, message.channel)
+        if not recipient:
+            set_status(
+                message, MessageStatus.FAILED, note="no usable recipient", lease_until=None,
+                error_code="no_recipient",
+                user_message="Keine nutzbare Mobilnummer bzw. E-Mail-Adresse beim Kunden hinterlegt.",
+            )
+            return "failed"
+        if recipient != message.recipient:
+            message.recipient = recipient  # corrected since planning (GDPR Art. 16)
+            message.save(update_fields=["recipient"])
+        opening = next_window_opening(now, rule, appointment.location.tz)
+        if opening is not None:
+            if opening >= appointment.start_at:
+                set_status(message, MessageStatus.CANCELLED, note="sending window closed until the start",
+                           lease_until=None)
+                return "cancelled"
+            set_status(message, MessageStatus.PLANNED, note="outside the sending window",
+                       next_attempt_at=opening, lease_until=None)
+            return "deferred"
+        return None
+
+    def _gateway_slug(self, message: OutboundMessage) -> str:
+        return self.sms_gateway.slug if message.channel == Channel.SMS else "smtp"
+
+    def _call_provider(self, message: OutboundMessage, attempt: DeliveryAttempt) -> tuple[str, int]:
+        if message.channel == Channel.EMAIL:
+            send = self._send_email or _send_email_via_smtp
+            return send(message, str(attempt.id)), 0
+        self.pacer.wait()
+        sms = OutboundSms(
+            reference=str(attempt.id), to_e164=message.recipient, text=message.body,
+            sender_id=message.sender_id, segments=message.segments,
+        )
+        try:
+            result = self.sms_gateway.send(sms)
+        except RateLimited as exc:
+            self.pacer.hold_off(exc.retry_after_s or BACKOFF_BASE_S)
+            raise
+        return result.gateway_message_id, result.segments
+
+    def _failed_call(
+        self, message: OutboundMessage, attempt: DeliveryAttempt, exc: GatewayError, started: float
+    ) -> str:
+        now = timezone.now()
+        if exc.ambiguous:
+            outcome, key = AttemptOutcome.UNKNOWN, "unknown"
+        elif exc.permanent or message.attempt_count >= settings.ALPHASMS["MAX_ATTEMPTS"]:
+            outcome, key = AttemptOutcome.FAILED, "failed"
+        else:
+            outcome, key = AttemptOutcome.RETRY, "retry_wait"
+        with transaction.atomic():
+            attempt.outcome = outcome
+            attempt.finished_at = now
+            attempt.error_code = exc.code
+            attempt.user_message = exc.user_message[:500]
+            attempt.provider_code = exc.provider_code
+            attempt.http_status = exc.http_status
+            attempt.duration_ms = int((time.monotonic() - started) * 1000)
+            attempt.save()
+            fields = {"error_code": exc.code, "user_message": exc.user_message[:500], "lease_until": None}
+            if key == "unknown":
+                self._resolve_unknown(message, now, str(exc), **fields)
+            elif key == "failed":
+                note = "permanent error" if exc.permanent else "attempts exhausted"
+                set_status(message, MessageStatus.FAILED, note=f"{note}: {exc.code}", **fields)
+            else:
+                wait_s = exc.retry_after_s if isinstance(exc, RateLimited) and exc.retry_after_s else None
+                retry_at = now + dt.timedelta(seconds=wait_s or backoff_s(message.attempt_count))
+                set_status(message, MessageStatus.RETRY_WAIT, note=exc.code, next_attempt_at=retry_at, **fields)
+        self._log(message, attempt, key)
+        return key
+
+    def _resolve_unknown(self, message: OutboundMessage, now: dt.datetime, note: str, **fields: object) -> None:
+        """Record ``unknown``, then apply the rule's policy: resend (flagged) or hold for staff."""
+        set_status(message, MessageStatus.UNKNOWN, note=note[:500], at=now, **fields)
+        if message.rule.unknown_outcome_policy == UnknownOutcomePolicy.HOLD:
+            set_status(message, MessageStatus.HELD, note="held for staff (unknown outcome)", at=now)
+        elif message.attempt_count >= settings.ALPHASMS["MAX_ATTEMPTS"]:
+            set_status(message, MessageStatus.FAILED, note="attempts exhausted after unknown outcome", at=now)
+        else:
+            set_status(
+                message, MessageStatus.QUEUED, note="resend after unknown outcome (possible duplicate)",
+                at=now, possible_duplicate=True, next_attempt_at=now + dt.timedelta(seconds=BACKOFF_BASE_S),
+            )
+
+    def _misconfigured(self, message: OutboundMessage, attempt: DeliveryAttempt, exc: GatewayMisconfigured) -> str:
+        # Not a provider error: nothing left the machine. The message waits, the log names the setting.
+        now = timezone.now()
+        log.error("gateway misconfigured: %s", exc)
+        with transaction.atomic():
+            DeliveryAttempt.objects.filter(pk=attempt.pk).update(
+                outcome=AttemptOutcome.RETRY, finished_at=now, error_code="misconfigured",
+                user_message=str(exc)[:500],
+            )
+            set_status(
+                message, MessageStatus.RETRY_WAIT, note="gateway misconfigured", lease_until=None,
+                error_code="misconfigured", user_message=str(exc)[:500],
+                next_attempt_at=now + dt.timedelta(seconds=300),
+            )
+        return "misconfigured"
+
+    def _log(self, message: OutboundMessage, attempt: DeliveryAttempt, outcome: str) -> None:
+        recipient = redact(message.recipient) if message.channel == Channel.SMS else f"customer:{message.customer_id}"
+        log.info(
+            "attempt message=%s gateway=%s outcome=%s to=%s duration_ms=%s",
+            message.pk, attempt.gateway, outcome, recipient, attempt.duration_ms,
+        )
+
+
+def _send_email_via_smtp(message: OutboundMessage, reference: str) -> str:
+    """Send an e-mail message through Django's SMTP backend; returns the Message-ID."""
+    from alphasms.messaging.services.email_channel import send_reminder_email
+
+    return send_reminder_email(message, reference)

@@ -1,0 +1,65 @@
+"""The worker loop: plan, refresh subscriptions, dispatch; stops cleanly on SIGTERM or Ctrl-C.
+
+On a stop signal no new batch is claimed, sends in flight finish and are recorded, and claimed rows
+not yet started go back to the queue (hc ``sendalerts`` shape).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from types import FrameType
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from alphasms.appointments.services.planning import plan
+from alphasms.appointments.services.subscriptions import refresh_due
+from alphasms.messaging.services.dispatch import DispatchStats, Dispatcher
+
+log = logging.getLogger("alphasms.worker")
+
+
+class Worker:
+    """Runs ``cycle()`` every ``ALPHASMS_WORKER_POLL_S`` seconds until ``stop()``."""
+
+    def __init__(self, dispatcher: Dispatcher | None = None) -> None:
+        self.dispatcher = dispatcher or Dispatcher()
+        self.stopped = threading.Event()
+
+    def cycle(self) -> DispatchStats:
+        """One pass: plan reminders, refresh due calendar subscriptions, send what is due."""
+        close_old_connections()
+        plan()
+        refresh_due()
+        return self.dispatcher.run_once()
+
+    def run(self, once: bool = False) -> None:
+        """Loop until stopped (or one cycle with ``once``)."""
+        log.info("worker %s started", self.dispatcher.worker_id)
+        while not self.stopped.is_set():
+            stats = self.cycle()
+            if stats.claimed:
+                log.info("cycle claimed=%d outcomes=%s", stats.claimed, stats.outcomes)
+            if once:
+                break
+            # Busy queue: go again at once; idle: wait for the poll interval or a stop.
+            if stats.claimed < settings.ALPHASMS["WORKER_BATCH"]:
+                self.stopped.wait(settings.ALPHASMS["WORKER_POLL_S"])
+        log.info("worker %s stopped", self.dispatcher.worker_id)
+
+    def stop(self, *_: object) -> None:
+        """Stop claiming; in-flight sends finish."""
+        self.stopped.set()
+        self.dispatcher.stopping.set()
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT (Ctrl-C) stop the loop gracefully (main thread only)."""
+
+        def handler(signum: int, frame: FrameType | None) -> None:
+            log.info("signal %s: finishing in-flight work", signum)
+            self.stop()
+
+        signal.signal(signal.SIGINT, handler)
+        signal.signal(signal.SIGTERM, handler)
