@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Set up and run AlphaSMS from a fresh clone; needs only Python >= 3.11 (and git to clone).
+
+    python3 dev.py start [ARGS…]   create .venv, install AlphaSMS, run `alphasms run ARGS…`
+    python3 dev.py test            install the test tools too, then run pytest, ruff and mypy
+
+The test command runs the suite on SQLite and, when ALPHASMS_TEST_POSTGRES_URL is set (CI sets it), a
+second time on that PostgreSQL server. The mock provider server (Stoplight Prism) is installed from npm
+into tests/node; Node.js and npm come from the system (on Debian/Ubuntu as root: apt-get install nodejs npm).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import urllib.request
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def say(text: str) -> None:
+    print(f"[dev] {text}", flush=True)
+
+
+def run(*args: str | Path, env: dict[str, str] | None = None, check: bool = True) -> int:
+    say(" ".join(str(a) for a in args))
+    return subprocess.run([str(a) for a in args], cwd=ROOT, env=env, check=check).returncode
+
+
+def ensure_venv() -> None:
+    """Create .venv; where Debian's python3 lacks ensurepip, bootstrap pip from PyPI instead."""
+    if PY.exists():
+        return
+    if sys.version_info < (3, 11):
+        sys.exit(f"AlphaSMS needs Python >= 3.11; this is {sys.version.split()[0]}")
+    try:
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    except (subprocess.CalledProcessError, OSError):
+        say("ensurepip is missing (Debian without python3-venv): bootstrapping pip from PyPI")
+        shutil.rmtree(VENV, ignore_errors=True)
+        venv.EnvBuilder(with_pip=False).create(VENV)
+        _bootstrap_pip()
+
+
+def _bootstrap_pip() -> None:
+    with urllib.request.urlopen("https://pypi.org/pypi/pip/json", timeout=60) as answer:
+        release = json.load(answer)
+    wheel = next(u for u in release["urls"] if u["filename"].endswith(".whl"))
+    target = Path(tempfile.mkdtemp()) / wheel["filename"]
+    urllib.request.urlretrieve(wheel["url"], target)
+    run(PY, target / "pip", "install", "--quiet", target)
+
+
+def install(extras: str = "") -> None:
+    """Install AlphaSMS (editable) and its dependencies into .venv; quiet when nothing changed."""
+    ensure_venv()
+    stamp = VENV / f".installed{extras}"
+    project = ROOT / "pyproject.toml"
+    if stamp.exists() and stamp.stat().st_mtime >= project.stat().st_mtime:
+        return
+    run(PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip")
+    run(PY, "-m", "pip", "install", "--quiet", "-e", f".{extras}")
+    stamp.touch()
+
+
+def ensure_node_tools() -> None:
+    """Install the pinned Prism mock server from tests/node/package-lock.json (npm ci)."""
+    if shutil.which("npm") is None:
+        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+            run("apt-get", "update", "-qq")
+            run("apt-get", "install", "-y", "-qq", "nodejs", "npm")
+        else:
+            sys.exit("The tests need Node.js and npm for the provider mock server: apt-get install nodejs npm")
+    node_dir = ROOT / "tests" / "node"
+    lock = node_dir / "package-lock.json"
+    marker = node_dir / "node_modules" / ".package-lock.json"
+    if lock.exists() and (not marker.exists() or marker.stat().st_mtime < lock.stat().st_mtime):
+        run("npm", "ci", "--prefix", node_dir, "--no-audit", "--no-fund", "--loglevel=error")
+
+
+def test(args: list[str]) -> int:
+    install("[test]")
+    ensure_node_tools()
+    env = {**os.environ, "ALPHASMS_DATA_DIR": tempfile.mkdtemp(prefix="alphasms-test-")}
+    env.pop("DATABASE_URL", None)
+    failed = run(PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args, env=env, check=False)
+    postgres = os.environ.get("ALPHASMS_TEST_POSTGRES_URL", "")
+    if postgres:
+        say("the same suite on PostgreSQL")
+        failed |= run(PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args,
+                      env={**env, "DATABASE_URL": postgres}, check=False)
+    else:
+        say("PostgreSQL leg not run: set ALPHASMS_TEST_POSTGRES_URL=postgres://user@host/db to run it")
+    failed |= run(BIN / "ruff", "check", ".", check=False)
+    failed |= run(BIN / "ruff", "format", "--check", ".", check=False)
+    failed |= run(BIN / "mypy", "alphasms", check=False)
+    say("all checks passed" if not failed else "SOME CHECKS FAILED")
+    return 1 if failed else 0
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"start", "test", "setup"}:
+        print(__doc__)
+        return 2
+    if argv[0] == "test":
+        return test(argv[1:])
+    install()
+    if argv[0] == "setup":
+        return 0
+    return subprocess.run([str(BIN / "alphasms"), "run", *argv[1:]], cwd=ROOT).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
