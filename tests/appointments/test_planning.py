@@ -146,3 +146,17 @@ def test_next_window_opening(alphasms_settings):
     assert next_window_opening(night, rule, BERLIN) == dt.datetime(2026, 12, 4, 7, 0, tzinfo=UTC)
     early = dt.datetime(2026, 12, 3, 5, 0, tzinfo=UTC)  # 06:00 local
     assert next_window_opening(early, rule, BERLIN) == dt.datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
+
+
+def test_a_late_import_is_due_at_once_or_at_the_next_window_opening(alphasms_settings, location):
+    customer = make_customer()
+    make_rule()  # 24 h before, window 08:00-20:00
+    soon = make_appointment(location, customer, dt.datetime(2026, 12, 1, 15, 0, tzinfo=UTC))
+    early = make_appointment(location, customer, dt.datetime(2026, 12, 2, 8, 0, tzinfo=UTC))
+    night = dt.datetime(2026, 12, 1, 5, 0, tzinfo=UTC)  # 06:00 local: window opens at 07:00Z
+    plan(dt.datetime(2026, 12, 1, 10, 0, 30, tzinfo=UTC))
+    assert soon.messages.get().due_at == dt.datetime(2026, 12, 1, 10, 0, 30, tzinfo=UTC)
+    OutboundMessage.objects.all().delete()
+    plan(night)
+    assert soon.messages.get().due_at == dt.datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    assert early.messages.get().due_at == dt.datetime(2026, 12, 1, 8, 0, tzinfo=UTC)

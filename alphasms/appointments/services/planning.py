@@ -136,10 +136,16 @@ def build_message(
 
 
 def due_instant(appointment: Appointment, rule: ReminderRule, now: dt.datetime) -> dt.datetime:
-    """When the reminder is due (UTC): start − offset, moved into the window, not before ``now``."""
-    due = appointment.start_at - dt.timedelta(seconds=rule.offset_s)
-    due = shift_into_window(due, appointment.start_at, rule, appointment.location.tz)
-    return max(due, now.replace(second=0, microsecond=0))
+    """When the reminder is due (UTC): start − offset, moved into the window. A due instant already
+    past (a late import) becomes ``now`` — or the window's next opening when that is before the start."""
+    tz = appointment.location.tz
+    due = shift_into_window(appointment.start_at - dt.timedelta(seconds=rule.offset_s), appointment.start_at, rule, tz)
+    if due >= now:
+        return due
+    opening = next_window_opening(now, rule, tz)
+    if opening is not None and opening < appointment.start_at:
+        return opening
+    return now.replace(microsecond=0)
 
 
 def candidates(rule: ReminderRule, now: dt.datetime, horizon: dt.timedelta) -> QuerySet[Appointment]:
