@@ -40,8 +40,6 @@ def ensure_venv() -> None:
     """Create .venv; where Debian's python3 lacks ensurepip, bootstrap pip from PyPI instead."""
     if PY.exists():
         return
-    if sys.version_info < (3, 11):
-        sys.exit(f"AlphaSMS needs Python >= 3.11; this is {sys.version.split()[0]}")
     try:
         venv.EnvBuilder(with_pip=True).create(VENV)
     except (subprocess.CalledProcessError, OSError):
@@ -79,7 +77,9 @@ def ensure_node_tools() -> None:
             run("apt-get", "update", "-qq")
             run("apt-get", "install", "-y", "-qq", "nodejs", "npm")
         else:
-            sys.exit("The tests need Node.js and npm for the provider mock server: apt-get install nodejs npm")
+            sys.exit(
+                "The tests need Node.js and npm for the provider mock server: apt-get install nodejs npm"
+            )
     node_dir = ROOT / "tests" / "node"
     lock = node_dir / "package-lock.json"
     marker = node_dir / "node_modules" / ".package-lock.json"
@@ -96,8 +96,17 @@ def test(args: list[str]) -> int:
     postgres = os.environ.get("ALPHASMS_TEST_POSTGRES_URL", "")
     if postgres:
         say("the same suite on PostgreSQL")
-        failed |= run(PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args,
-                      env={**env, "DATABASE_URL": postgres}, check=False)
+        failed |= run(
+            PY,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            *args,
+            env={**env, "DATABASE_URL": postgres},
+            check=False,
+        )
     else:
         say("PostgreSQL leg not run: set ALPHASMS_TEST_POSTGRES_URL=postgres://user@host/db to run it")
     failed |= run(BIN / "ruff", "check", ".", check=False)
@@ -108,6 +117,9 @@ def test(args: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py is the one file an older python3 may run
+        print(f"AlphaSMS needs Python >= 3.11; this is {sys.version.split()[0]}")
+        return 2
     if not argv or argv[0] not in {"start", "test", "setup"}:
         print(__doc__)
         return 2

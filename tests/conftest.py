@@ -53,8 +53,14 @@ def make_customer(
 ) -> Customer:
     """A customer with an SMS-capable mobile and opt-ins for ``consent`` channels."""
     customer = Customer.objects.create(
-        customer_number=number, given_name=given, family_name=family, mobile_e164=mobile,
-        mobile_raw=mobile, mobile_sms_ok=bool(mobile), email=email, language=language,
+        customer_number=number,
+        given_name=given,
+        family_name=family,
+        mobile_e164=mobile,
+        mobile_raw=mobile,
+        mobile_sms_ok=bool(mobile),
+        email=email,
+        language=language,
     )
     for channel in consent:
         record_opt_in(customer, channel, source=ConsentSource.FORM, wording_version="v1", recorded_by="test")
@@ -74,8 +80,14 @@ def make_rule(channel: str = Channel.SMS, offset_s: int = 24 * 3600, **kwargs: A
     return ReminderRule.objects.create(**defaults)
 
 
-def make_appointment(location: Location, customer: Customer | None, start_at: dt.datetime, **kwargs: Any) -> Appointment:
+def make_appointment(
+    location: Location, customer: Customer | None, start_at: dt.datetime, **kwargs: Any
+) -> Appointment:
     return Appointment.objects.create(
-        location=location, customer=customer, start_at=start_at,
-        end_at=start_at + dt.timedelta(minutes=30), summary=str(customer or "?"), **kwargs,
+        location=location,
+        customer=customer,
+        start_at=start_at,
+        end_at=start_at + dt.timedelta(minutes=30),
+        summary=str(customer or "?"),
+        **kwargs,
     )

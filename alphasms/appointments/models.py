@@ -180,6 +180,9 @@ class UnmatchedEvent(models.Model):
         verbose_name = _("Termin ohne Kunde")
         verbose_name_plural = _("Termine ohne Kunde")
 
+    def __str__(self) -> str:
+        return f"{self.appointment_id}: {self.reason}"
+
 
 class CalendarSubscription(models.Model):
     """An iCalendar URL refreshed by the worker with conditional GET (RFC 9110 §13: ETag, Last-Modified)."""
@@ -250,4 +253,6 @@ class ReminderRule(models.Model):
         except TemplateError as exc:
             raise ValidationError({"body_template": str(exc)}) from exc
         if self.window_start >= self.window_end:
-            raise ValidationError({"window_end": _("Das Ende des Versandfensters muss nach dem Beginn liegen.")})
+            raise ValidationError(
+                {"window_end": _("Das Ende des Versandfensters muss nach dem Beginn liegen.")}
+            )

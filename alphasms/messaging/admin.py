@@ -11,8 +11,18 @@ class AttemptInline(admin.TabularInline[models.DeliveryAttempt, models.OutboundM
     model = models.DeliveryAttempt
     extra = 0
     can_delete = False
-    readonly_fields = ["id", "gateway", "started_at", "finished_at", "outcome", "gateway_message_id",
-                       "error_code", "user_message", "http_status", "duration_ms"]
+    readonly_fields = (
+        "id",
+        "gateway",
+        "started_at",
+        "finished_at",
+        "outcome",
+        "gateway_message_id",
+        "error_code",
+        "user_message",
+        "http_status",
+        "duration_ms",
+    )
     fields = readonly_fields
 
 
@@ -20,13 +30,21 @@ class EventInline(admin.TabularInline[models.StatusEvent, models.OutboundMessage
     model = models.StatusEvent
     extra = 0
     can_delete = False
-    readonly_fields = ["at", "status", "note"]
+    readonly_fields = ("at", "status", "note")
 
 
 @admin.register(models.OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin[models.OutboundMessage]):
-    list_display = ["due_at", "channel", "customer", "status", "segments", "attempt_count",
-                    "possible_duplicate", "user_message"]
+    list_display = [
+        "due_at",
+        "channel",
+        "customer",
+        "status",
+        "segments",
+        "attempt_count",
+        "possible_duplicate",
+        "user_message",
+    ]
     list_filter = ["status", "channel", "possible_duplicate"]
     search_fields = ["recipient", "customer__family_name"]
     date_hierarchy = "due_at"
@@ -39,5 +57,13 @@ class OutboundMessageAdmin(admin.ModelAdmin[models.OutboundMessage]):
 class DeliveryReportAdmin(admin.ModelAdmin[models.DeliveryReport]):
     list_display = ["received_at", "attempt", "status", "provider_status", "provider_error_code"]
     list_filter = ["status"]
-    readonly_fields = ["attempt", "status", "provider_status", "provider_error_code", "occurred_at",
-                       "received_at", "raw", "dedupe_key"]
+    readonly_fields = [
+        "attempt",
+        "status",
+        "provider_status",
+        "provider_error_code",
+        "occurred_at",
+        "received_at",
+        "raw",
+        "dedupe_key",
+    ]

@@ -15,6 +15,6 @@ def start_mail_sink(host: str, port: int, maildir: Path) -> Controller:
     Raises OSError when the port is taken.
     """
     maildir.mkdir(parents=True, exist_ok=True)
-    controller = Controller(Mailbox(str(maildir)), hostname=host, port=port, enable_SMTPUTF8=True)
+    controller = Controller(Mailbox(maildir), hostname=host, port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller

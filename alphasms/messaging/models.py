@@ -126,6 +126,9 @@ class DeliveryAttempt(models.Model):
         verbose_name_plural = _("Zustellversuche")
         ordering = ["started_at"]
 
+    def __str__(self) -> str:
+        return f"{self.gateway} {self.id} {self.outcome}"
+
 
 class DeliveryReport(models.Model):
     """A status event from the provider (DLR) for one attempt; ``dedupe_key`` makes a repeat one event."""
@@ -144,6 +147,9 @@ class DeliveryReport(models.Model):
         verbose_name_plural = _("Zustellberichte")
         ordering = ["received_at"]
 
+    def __str__(self) -> str:
+        return f"{self.status} {self.received_at:%Y-%m-%dT%H:%MZ}"
+
 
 class StatusEvent(models.Model):
     """Every status change of a message with its UTC instant (DESIGN.md invariant 4)."""
@@ -155,3 +161,6 @@ class StatusEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.status}"

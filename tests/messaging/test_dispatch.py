@@ -152,7 +152,7 @@ def test_an_expired_lease_without_an_attempt_goes_back_to_the_queue_unflagged(pl
 
 
 def test_it_cancels_at_send_time_when_consent_was_withdrawn_meanwhile(planned):
-    message, _, customer, _ = planned
+    _, _, customer, _ = planned
     from alphasms.privacy.models import Consent
 
     Consent.objects.filter(customer=customer).update(opted_out_at=DUE)  # bypassing the service on purpose

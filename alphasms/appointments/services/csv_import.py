@@ -52,8 +52,11 @@ def import_csv(
             customer = _upsert_customer(record, location.country)
             for channel in consent_channels:
                 record_opt_in(
-                    customer, channel, source=ConsentSource.IMPORT,
-                    wording_version=consent_wording, recorded_by=recorded_by,
+                    customer,
+                    channel,
+                    source=ConsentSource.IMPORT,
+                    wording_version=consent_wording,
+                    recorded_by=recorded_by,
                 )
             if record.start_utc is not None:
                 _upsert_appointment(record, customer, location, source_name, report)
@@ -107,10 +110,16 @@ def _upsert_appointment(
     if record.appointment_type:
         kind, _ = AppointmentType.objects.get_or_create(name=record.appointment_type[:200])
     appointment, created = Appointment.objects.get_or_create(
-        location=location, external_uid=f"csv:{key}", recurrence_id="",
+        location=location,
+        external_uid=f"csv:{key}",
+        recurrence_id="",
         defaults={
-            "customer": customer, "appointment_type": kind, "start_at": record.start_utc, "end_at": end_utc,
-            "source": AppointmentSource.CSV, "source_name": source_name[:500],
+            "customer": customer,
+            "appointment_type": kind,
+            "start_at": record.start_utc,
+            "end_at": end_utc,
+            "source": AppointmentSource.CSV,
+            "source_name": source_name[:500],
             "summary": f"{customer} {record.appointment_type}".strip()[:500],
         },
     )

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,6 +27,7 @@ from alphasms.appointments.models import (
     UnmatchedEvent,
 )
 from alphasms.appointments.services.matching import CustomerIndex, norm
+from alphasms.conf import app_settings
 from alphasms.messaging.models import OutboundMessage
 from alphasms.messaging.services.lifecycle import cancel_pending
 
@@ -58,7 +58,7 @@ class ImportReport:
 
 def import_window(now: dt.datetime) -> tuple[dt.datetime, dt.datetime]:
     """The expansion window: from one day back (all-day entries of today) to the planning horizon."""
-    horizon = dt.timedelta(days=settings.ALPHASMS["PLANNING_HORIZON_DAYS"])
+    horizon = dt.timedelta(days=app_settings.PLANNING_HORIZON_DAYS)
     return now - dt.timedelta(days=1), now + horizon
 
 
@@ -90,13 +90,21 @@ def import_ics(
             if progress:
                 progress(done, len(occurrences))
         gone = Appointment.objects.filter(
-            location=location, source=AppointmentSource.ICS, source_name=source_name,
-            status=AppointmentStatus.SCHEDULED, start_at__gte=max(start, now), start_at__lt=end,
+            location=location,
+            source=AppointmentSource.ICS,
+            source_name=source_name,
+            status=AppointmentStatus.SCHEDULED,
+            start_at__gte=max(start, now),
+            start_at__lt=end,
         )
         for appointment in gone:
             if (appointment.external_uid, appointment.recurrence_id) not in seen:
                 _cancel(appointment, "occurrence no longer in the calendar", report)
-    log.info("ics import source=%s %s", source_name, {k: v for k, v in report.as_dict().items() if isinstance(v, int)})
+    log.info(
+        "ics import source=%s %s",
+        source_name,
+        {k: v for k, v in report.as_dict().items() if isinstance(v, int)},
+    )
     return report
 
 
@@ -129,7 +137,9 @@ def _apply(
         "all_day": occurrence.all_day,
         "start_date": occurrence.date,
         "end_date": occurrence.end_date,
-        "status": AppointmentStatus.CANCELLED if occurrence.status == "CANCELLED" else AppointmentStatus.SCHEDULED,
+        "status": AppointmentStatus.CANCELLED
+        if occurrence.status == "CANCELLED"
+        else AppointmentStatus.SCHEDULED,
     }
     appointment = Appointment.objects.filter(
         location=location, external_uid=occurrence.uid, recurrence_id=occurrence.recurrence_id or ""
@@ -138,8 +148,12 @@ def _apply(
         if values["status"] == AppointmentStatus.CANCELLED:
             return  # a cancelled occurrence we never had: nothing to do
         appointment = Appointment.objects.create(
-            location=location, source=AppointmentSource.ICS, source_name=source_name[:500],
-            external_uid=occurrence.uid, recurrence_id=occurrence.recurrence_id or "", **values,
+            location=location,
+            source=AppointmentSource.ICS,
+            source_name=source_name[:500],
+            external_uid=occurrence.uid,
+            recurrence_id=occurrence.recurrence_id or "",
+            **values,
         )
         report.created += 1
     else:
@@ -157,7 +171,9 @@ def _apply(
     _track_unmatched(appointment, occurrence, match.problem, report)
 
 
-def _track_unmatched(appointment: Appointment, occurrence: Occurrence, problem: str, report: ImportReport) -> None:
+def _track_unmatched(
+    appointment: Appointment, occurrence: Occurrence, problem: str, report: ImportReport
+) -> None:
     if appointment.customer_id is None and not appointment.all_day:
         UnmatchedEvent.objects.update_or_create(appointment=appointment, defaults={"reason": problem[:200]})
         report.unmatched.append((occurrence.summary, appointment.start_at.isoformat(), problem))

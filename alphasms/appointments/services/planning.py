@@ -11,12 +11,12 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from alphasms.appointments.models import Appointment, AppointmentStatus, Channel, ReminderRule
+from alphasms.conf import app_settings
 from alphasms.messaging.encoding import analyse, smart_replace
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
 from alphasms.messaging.services.lifecycle import cancel_pending, set_status
@@ -49,9 +49,7 @@ def shift_into_window(
     closes = dt.datetime.combine(local.date(), rule.window_end, tzinfo=tz)
     if local < opens:
         candidate = opens if opens < start_at else closes - dt.timedelta(days=1)
-        candidate = dt.datetime.combine(
-            candidate.date(), candidate.timetz().replace(tzinfo=None), tzinfo=tz
-        )
+        candidate = dt.datetime.combine(candidate.date(), candidate.timetz().replace(tzinfo=None), tzinfo=tz)
     elif local > closes:
         candidate = closes
     else:
@@ -102,9 +100,7 @@ def render_texts(appointment: Appointment, rule: ReminderRule) -> tuple[str, str
     return render(rule.subject_template, ctx), body
 
 
-def build_message(
-    appointment: Appointment, rule: ReminderRule, now: dt.datetime
-) -> OutboundMessage | None:
+def build_message(appointment: Appointment, rule: ReminderRule, now: dt.datetime) -> OutboundMessage | None:
     """A new, unsaved message for ``appointment`` and ``rule``, or None when it must not be planned
     (no usable recipient, no consent, restricted person, or the start has passed)."""
     customer = appointment.customer
@@ -122,7 +118,7 @@ def build_message(
         channel=rule.channel,
         customer=customer,
         recipient=recipient,
-        sender_id=settings.ALPHASMS["SMS_SENDER_ID"] if rule.channel == Channel.SMS else "",
+        sender_id=app_settings.SMS_SENDER_ID if rule.channel == Channel.SMS else "",
         subject=subject,
         body=body,
         segments=info.segments if info else 0,
@@ -139,7 +135,9 @@ def due_instant(appointment: Appointment, rule: ReminderRule, now: dt.datetime) 
     """When the reminder is due (UTC): start − offset, moved into the window. A due instant already
     past (a late import) becomes ``now`` — or the window's next opening when that is before the start."""
     tz = appointment.location.tz
-    due = shift_into_window(appointment.start_at - dt.timedelta(seconds=rule.offset_s), appointment.start_at, rule, tz)
+    due = shift_into_window(
+        appointment.start_at - dt.timedelta(seconds=rule.offset_s), appointment.start_at, rule, tz
+    )
     if due >= now:
         return due
     opening = next_window_opening(now, rule, tz)
@@ -168,7 +166,7 @@ def plan(now: dt.datetime | None = None) -> PlanResult:
     """Create missing messages, re-plan pending ones whose appointment moved, cancel pending ones whose
     appointment was cancelled. Safe to run concurrently and repeatedly (unique constraint)."""
     now = now or timezone.now()
-    horizon = dt.timedelta(days=settings.ALPHASMS["PLANNING_HORIZON_DAYS"])
+    horizon = dt.timedelta(days=app_settings.PLANNING_HORIZON_DAYS)
     cancelled = cancel_pending(
         OutboundMessage.objects.filter(~Q(appointment__status=AppointmentStatus.SCHEDULED)),
         note="appointment cancelled",

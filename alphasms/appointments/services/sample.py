@@ -42,11 +42,16 @@ def ensure_sample_data(now: dt.datetime | None = None) -> str | None:
         location = Location.objects.create(name="Praxis Sonnenhof", phone="+49 30 1234567")
         kind = AppointmentType.objects.create(name="Physiotherapie")
         ReminderRule.objects.create(
-            name="SMS am Vortag", channel=Channel.SMS, offset_s=24 * 3600,
+            name="SMS am Vortag",
+            channel=Channel.SMS,
+            offset_s=24 * 3600,
             body_template="{salutation}, Ihr Termin in der {practice_name}: {date}, {time}. {confirm_hint}",
         )
         ReminderRule.objects.create(
-            name="E-Mail zwei Tage vorher", channel=Channel.EMAIL, offset_s=48 * 3600, attach_ics=True,
+            name="E-Mail zwei Tage vorher",
+            channel=Channel.EMAIL,
+            offset_s=48 * 3600,
+            attach_ics=True,
             subject_template="Ihr Termin am {date}",
             body_template="{salutation},\n\nwir erinnern an Ihren Termin am {date} um {time} in der "
             "{practice_name}.\nFalls Sie nicht kommen können, rufen Sie uns bitte an: {practice_phone}.",
@@ -54,17 +59,33 @@ def ensure_sample_data(now: dt.datetime | None = None) -> str | None:
         local_tomorrow = (now.astimezone(location.tz) + dt.timedelta(days=1)).date()
         for index, (number, given, family, mobile, email, language) in enumerate(_PEOPLE):
             customer = Customer.objects.create(
-                customer_number=number, given_name=given, family_name=family, mobile_e164=mobile,
-                mobile_raw=mobile, mobile_sms_ok=True, email=email, language=language,
+                customer_number=number,
+                given_name=given,
+                family_name=family,
+                mobile_e164=mobile,
+                mobile_raw=mobile,
+                mobile_sms_ok=True,
+                email=email,
+                language=language,
             )
             for channel in (Channel.SMS, Channel.EMAIL):
-                record_opt_in(customer, channel, source=ConsentSource.SAMPLE, wording_version="sample",
-                              recorded_by="sample", at=now)
+                record_opt_in(
+                    customer,
+                    channel,
+                    source=ConsentSource.SAMPLE,
+                    wording_version="sample",
+                    recorded_by="sample",
+                    at=now,
+                )
             day = local_tomorrow + dt.timedelta(days=index % 2)
             start = dt.datetime.combine(day, dt.time(9 + 2 * index, 0), tzinfo=location.tz)
             Appointment.objects.create(
-                location=location, customer=customer, appointment_type=kind, summary=f"{given} {family}",
-                start_at=start, end_at=start + dt.timedelta(minutes=30),
+                location=location,
+                customer=customer,
+                appointment_type=kind,
+                summary=f"{given} {family}",
+                start_at=start,
+                end_at=start + dt.timedelta(minutes=30),
             )
         user_model = get_user_model()
         if not user_model.objects.filter(username=SAMPLE_USER).exists():

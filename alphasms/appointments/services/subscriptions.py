@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.conf import settings
 from django.utils import timezone
 
 from alphasms.appointments.ical import CalendarError
 from alphasms.appointments.models import CalendarSubscription
 from alphasms.appointments.services.ics_import import import_ics
+from alphasms.conf import app_settings
 from alphasms.messaging.gateways import http
 from alphasms.messaging.gateways.errors import GatewayError
 
@@ -21,20 +21,22 @@ log = logging.getLogger("alphasms.subscriptions")
 def fetch_calendar(url: str, *, etag: str = "", last_modified: str = "") -> http.HttpResponse:
     """GET ``url`` after the private-address guard (DESIGN.md invariant 8); conditional when
     ``etag``/``last_modified`` are given. Raises BlockedAddress or GatewayError."""
-    http.check_public_url(url, settings.ALPHASMS["ALLOWED_PRIVATE_HOSTS"])
+    http.check_public_url(url, app_settings.ALLOWED_PRIVATE_HOSTS)
     headers = {"Accept": "text/calendar, */*;q=0.5", "User-Agent": "AlphaSMS calendar sync"}
     if etag:
         headers["If-None-Match"] = etag
     if last_modified:
         headers["If-Modified-Since"] = last_modified
-    return http.get(url, headers=headers, timeout_s=float(settings.ALPHASMS["HTTP_TIMEOUT_S"]))
+    return http.get(url, headers=headers, timeout_s=float(app_settings.HTTP_TIMEOUT_S))
 
 
 def refresh(subscription: CalendarSubscription, now: dt.datetime | None = None) -> str:
     """Fetch and import one subscription; store and return a one-line result for staff."""
     now = now or timezone.now()
     try:
-        response = fetch_calendar(subscription.url, etag=subscription.etag, last_modified=subscription.last_modified)
+        response = fetch_calendar(
+            subscription.url, etag=subscription.etag, last_modified=subscription.last_modified
+        )
         if response.status == 304:
             result = "unverändert (304)"
         elif response.status != 200:

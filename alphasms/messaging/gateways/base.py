@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 
 from django.http import HttpRequest
 
+from alphasms.conf import app_settings
 from alphasms.messaging.gateways import http
 from alphasms.messaging.gateways.errors import (
     AuthenticationFailed,
@@ -136,9 +137,7 @@ class Gateway:
 
     def timeout_s(self) -> float:
         """Total time for one provider call, in seconds."""
-        from django.conf import settings
-
-        return float(settings.ALPHASMS["HTTP_TIMEOUT_S"])
+        return app_settings.HTTP_TIMEOUT_S
 
     # -- mapping methods (override) ---------------------------------------------------------------
     def build_send_request(self, sms: OutboundSms) -> RequestSpec:

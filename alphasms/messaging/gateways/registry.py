@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django.utils.module_loading import import_string
 
+from alphasms.conf import app_settings
 from alphasms.messaging.gateways.base import Gateway
 from alphasms.messaging.gateways.errors import GatewayMisconfigured
 
@@ -35,6 +36,5 @@ def get_gateway(slug: str) -> Gateway:
 
 def active_sms_gateway() -> Gateway:
     """The SMS gateway selected by the setting ALPHASMS_SMS_GATEWAY (default ``outbox``)."""
-    from django.conf import settings
 
-    return get_gateway(settings.ALPHASMS["SMS_GATEWAY"])
+    return get_gateway(app_settings.SMS_GATEWAY)

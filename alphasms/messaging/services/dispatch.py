@@ -24,13 +24,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Any
 
-from django.conf import settings
 from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutcomePolicy
 from alphasms.appointments.services.planning import next_window_opening, recipient_for, replan
+from alphasms.conf import app_settings
 from alphasms.messaging.gateways.base import Gateway, OutboundSms
 from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured, RateLimited
 from alphasms.messaging.gateways.http import redact
@@ -54,7 +55,7 @@ BACKOFF_MAX_S = 3600
 
 def backoff_s(attempt_count: int) -> int:
     """Seconds to wait before try ``attempt_count + 1``: 30, 60, 120, … capped at one hour."""
-    return min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempt_count - 1))
+    return int(min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2 ** max(0, attempt_count - 1)))
 
 
 def default_worker_id() -> str:
@@ -130,10 +131,12 @@ class Dispatcher:
         """Recover leases, claim one batch and send it (bounded concurrency). Returns counts."""
         stats = DispatchStats()
         stats.recovered = self.recover_expired_leases(now or timezone.now())
-        ids = self.claim(now or timezone.now(), settings.ALPHASMS["WORKER_BATCH"])
+        ids = self.claim(now or timezone.now(), app_settings.WORKER_BATCH)
         stats.claimed = len(ids)
-        concurrency = settings.ALPHASMS["WORKER_CONCURRENCY"]
-        if concurrency <= 1 or connection.vendor == "sqlite" and connection.settings_dict["NAME"] == ":memory:":
+        concurrency = app_settings.WORKER_CONCURRENCY
+        if concurrency <= 1 or (
+            connection.vendor == "sqlite" and connection.settings_dict["NAME"] == ":memory:"
+        ):
             for message_id in ids:
                 stats.count(self._process_or_release(message_id))
         else:
@@ -157,7 +160,7 @@ class Dispatcher:
 
     def claim(self, now: dt.datetime, limit: int) -> list[int]:
         """Atomically mark up to ``limit`` due messages ``sending`` under this worker's lease."""
-        lease_until = now + dt.timedelta(seconds=settings.ALPHASMS["LEASE_S"])
+        lease_until = now + dt.timedelta(seconds=app_settings.LEASE_S)
         with transaction.atomic():
             ids = list(
                 OutboundMessage.objects.select_for_update(skip_locked=True)
@@ -191,15 +194,21 @@ class Dispatcher:
         expired = OutboundMessage.objects.filter(status=MessageStatus.SENDING, lease_until__lt=now)
         for message_id in expired.values_list("id", flat=True):
             with transaction.atomic():
-                message = OutboundMessage.objects.select_for_update().select_related("rule").get(pk=message_id)
+                message = (
+                    OutboundMessage.objects.select_for_update().select_related("rule").get(pk=message_id)
+                )
                 if message.status != MessageStatus.SENDING:
                     continue
                 in_flight = message.attempts.filter(outcome=AttemptOutcome.SENDING)
                 if in_flight.exists():
-                    in_flight.update(outcome=AttemptOutcome.UNKNOWN, finished_at=now, error_code="lease_expired")
+                    in_flight.update(
+                        outcome=AttemptOutcome.UNKNOWN, finished_at=now, error_code="lease_expired"
+                    )
                     self._resolve_unknown(message, now, "worker stopped during the provider call")
                 else:
-                    set_status(message, MessageStatus.QUEUED, note="lease expired before sending", lease_until=None)
+                    set_status(
+                        message, MessageStatus.QUEUED, note="lease expired before sending", lease_until=None
+                    )
             recovered += 1
         return recovered
 
@@ -259,7 +268,10 @@ class Dispatcher:
         recipient = recipient_for(appointment, message.channel)
         if not recipient:
             set_status(
-                message, MessageStatus.FAILED, note="no usable recipient", lease_until=None,
+                message,
+                MessageStatus.FAILED,
+                note="no usable recipient",
+                lease_until=None,
                 error_code="no_recipient",
                 user_message="Keine nutzbare Mobilnummer bzw. E-Mail-Adresse beim Kunden hinterlegt.",
             )
@@ -270,11 +282,20 @@ class Dispatcher:
         opening = next_window_opening(now, rule, appointment.location.tz)
         if opening is not None:
             if opening >= appointment.start_at:
-                set_status(message, MessageStatus.CANCELLED, note="sending window closed until the start",
-                           lease_until=None)
+                set_status(
+                    message,
+                    MessageStatus.CANCELLED,
+                    note="sending window closed until the start",
+                    lease_until=None,
+                )
                 return "cancelled"
-            set_status(message, MessageStatus.PLANNED, note="outside the sending window",
-                       next_attempt_at=opening, lease_until=None)
+            set_status(
+                message,
+                MessageStatus.PLANNED,
+                note="outside the sending window",
+                next_attempt_at=opening,
+                lease_until=None,
+            )
             return "deferred"
         return None
 
@@ -287,8 +308,11 @@ class Dispatcher:
             return send(message, str(attempt.id)), 0
         self.pacer.wait()
         sms = OutboundSms(
-            reference=str(attempt.id), to_e164=message.recipient, text=message.body,
-            sender_id=message.sender_id, segments=message.segments,
+            reference=str(attempt.id),
+            to_e164=message.recipient,
+            text=message.body,
+            sender_id=message.sender_id,
+            segments=message.segments,
         )
         try:
             result = self.sms_gateway.send(sms)
@@ -303,7 +327,7 @@ class Dispatcher:
         now = timezone.now()
         if exc.ambiguous:
             outcome, key = AttemptOutcome.UNKNOWN, "unknown"
-        elif exc.permanent or message.attempt_count >= settings.ALPHASMS["MAX_ATTEMPTS"]:
+        elif exc.permanent or message.attempt_count >= app_settings.MAX_ATTEMPTS:
             outcome, key = AttemptOutcome.FAILED, "failed"
         else:
             outcome, key = AttemptOutcome.RETRY, "retry_wait"
@@ -316,7 +340,11 @@ class Dispatcher:
             attempt.http_status = exc.http_status
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
             attempt.save()
-            fields = {"error_code": exc.code, "user_message": exc.user_message[:500], "lease_until": None}
+            fields: dict[str, Any] = {
+                "error_code": exc.code,
+                "user_message": exc.user_message[:500],
+                "lease_until": None,
+            }
             if key == "unknown":
                 self._resolve_unknown(message, now, str(exc), **fields)
             elif key == "failed":
@@ -325,44 +353,66 @@ class Dispatcher:
             else:
                 wait_s = exc.retry_after_s if isinstance(exc, RateLimited) and exc.retry_after_s else None
                 retry_at = now + dt.timedelta(seconds=wait_s or backoff_s(message.attempt_count))
-                set_status(message, MessageStatus.RETRY_WAIT, note=exc.code, next_attempt_at=retry_at, **fields)
+                set_status(
+                    message, MessageStatus.RETRY_WAIT, note=exc.code, next_attempt_at=retry_at, **fields
+                )
         self._log(message, attempt, key)
         return key
 
-    def _resolve_unknown(self, message: OutboundMessage, now: dt.datetime, note: str, **fields: object) -> None:
+    def _resolve_unknown(
+        self, message: OutboundMessage, now: dt.datetime, note: str, **fields: object
+    ) -> None:
         """Record ``unknown``, then apply the rule's policy: resend (flagged) or hold for staff."""
         set_status(message, MessageStatus.UNKNOWN, note=note[:500], at=now, **fields)
         if message.rule.unknown_outcome_policy == UnknownOutcomePolicy.HOLD:
             set_status(message, MessageStatus.HELD, note="held for staff (unknown outcome)", at=now)
-        elif message.attempt_count >= settings.ALPHASMS["MAX_ATTEMPTS"]:
+        elif message.attempt_count >= app_settings.MAX_ATTEMPTS:
             set_status(message, MessageStatus.FAILED, note="attempts exhausted after unknown outcome", at=now)
         else:
             set_status(
-                message, MessageStatus.QUEUED, note="resend after unknown outcome (possible duplicate)",
-                at=now, possible_duplicate=True, next_attempt_at=now + dt.timedelta(seconds=BACKOFF_BASE_S),
+                message,
+                MessageStatus.QUEUED,
+                note="resend after unknown outcome (possible duplicate)",
+                at=now,
+                possible_duplicate=True,
+                next_attempt_at=now + dt.timedelta(seconds=BACKOFF_BASE_S),
             )
 
-    def _misconfigured(self, message: OutboundMessage, attempt: DeliveryAttempt, exc: GatewayMisconfigured) -> str:
+    def _misconfigured(
+        self, message: OutboundMessage, attempt: DeliveryAttempt, exc: GatewayMisconfigured
+    ) -> str:
         # Not a provider error: nothing left the machine. The message waits, the log names the setting.
         now = timezone.now()
         log.error("gateway misconfigured: %s", exc)
         with transaction.atomic():
             DeliveryAttempt.objects.filter(pk=attempt.pk).update(
-                outcome=AttemptOutcome.RETRY, finished_at=now, error_code="misconfigured",
+                outcome=AttemptOutcome.RETRY,
+                finished_at=now,
+                error_code="misconfigured",
                 user_message=str(exc)[:500],
             )
             set_status(
-                message, MessageStatus.RETRY_WAIT, note="gateway misconfigured", lease_until=None,
-                error_code="misconfigured", user_message=str(exc)[:500],
+                message,
+                MessageStatus.RETRY_WAIT,
+                note="gateway misconfigured",
+                lease_until=None,
+                error_code="misconfigured",
+                user_message=str(exc)[:500],
                 next_attempt_at=now + dt.timedelta(seconds=300),
             )
         return "misconfigured"
 
     def _log(self, message: OutboundMessage, attempt: DeliveryAttempt, outcome: str) -> None:
-        recipient = redact(message.recipient) if message.channel == Channel.SMS else f"customer:{message.customer_id}"
+        recipient = (
+            redact(message.recipient) if message.channel == Channel.SMS else f"customer:{message.customer_id}"
+        )
         log.info(
             "attempt message=%s gateway=%s outcome=%s to=%s duration_ms=%s",
-            message.pk, attempt.gateway, outcome, recipient, attempt.duration_ms,
+            message.pk,
+            attempt.gateway,
+            outcome,
+            recipient,
+            attempt.duration_ms,
         )
 
 

@@ -46,4 +46,6 @@ def cancel_pending(messages: Any, note: str) -> int:
 
 def record(message: OutboundMessage, note: str) -> StatusEvent:
     """Record a note in the message's history without changing its status."""
-    return StatusEvent.objects.create(message=message, at=timezone.now(), status=message.status, note=note[:500])
+    return StatusEvent.objects.create(
+        message=message, at=timezone.now(), status=message.status, note=note[:500]
+    )

@@ -11,12 +11,12 @@ import signal
 import threading
 from types import FrameType
 
-from django.conf import settings
 from django.db import close_old_connections
 
 from alphasms.appointments.services.planning import plan
 from alphasms.appointments.services.subscriptions import refresh_due
-from alphasms.messaging.services.dispatch import DispatchStats, Dispatcher
+from alphasms.conf import app_settings
+from alphasms.messaging.services.dispatch import Dispatcher, DispatchStats
 
 log = logging.getLogger("alphasms.worker")
 
@@ -45,8 +45,8 @@ class Worker:
             if once:
                 break
             # Busy queue: go again at once; idle: wait for the poll interval or a stop.
-            if stats.claimed < settings.ALPHASMS["WORKER_BATCH"]:
-                self.stopped.wait(settings.ALPHASMS["WORKER_POLL_S"])
+            if stats.claimed < app_settings.WORKER_BATCH:
+                self.stopped.wait(app_settings.WORKER_POLL_S)
         log.info("worker %s stopped", self.dispatcher.worker_id)
 
     def stop(self, *_: object) -> None:

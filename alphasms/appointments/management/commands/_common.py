@@ -24,13 +24,19 @@ def get_location(value: str | None) -> Location:
         location = found.first()
         if location is None:
             names = ", ".join(qs.values_list("name", flat=True)) or "-"
-            raise CommandError(t(f"--location: Standort {value!r} unbekannt; vorhanden: {names}",
-                                 f"--location: unknown location {value!r}; known: {names}"))
+            raise CommandError(
+                t(
+                    f"--location: Standort {value!r} unbekannt; vorhanden: {names}",
+                    f"--location: unknown location {value!r}; known: {names}",
+                )
+            )
         return location
     if qs.count() != 1:
         if not qs.exists():
             return Location.objects.create(name="Praxis")
-        raise CommandError(t("--location fehlt: es gibt mehrere Standorte.", "--location missing: several locations exist."))
+        raise CommandError(
+            t("--location fehlt: es gibt mehrere Standorte.", "--location missing: several locations exist.")
+        )
     return qs.get()
 
 
@@ -73,16 +79,26 @@ def write_report(command: object, report: ImportReport, as_json: bool) -> int:
     if as_json:
         stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        stdout.write(t(
-            f"neu: {report.created}, geändert: {report.updated}, unverändert: {report.unchanged}, "
-            f"abgesagt: {report.cancelled}, ohne Kunde: {len(report.unmatched)}, abgelehnt: {len(report.rejected)}",
-            f"created: {report.created}, updated: {report.updated}, unchanged: {report.unchanged}, "
-            f"cancelled: {report.cancelled}, unmatched: {len(report.unmatched)}, rejected: {len(report.rejected)}",
-        ))
+        unmatched, rejected = len(report.unmatched), len(report.rejected)
+        stdout.write(
+            t(
+                f"neu: {report.created}, geändert: {report.updated}, unverändert: {report.unchanged}, "
+                f"abgesagt: {report.cancelled}, ohne Kunde: {unmatched}, abgelehnt: {rejected}",
+                f"created: {report.created}, updated: {report.updated}, unchanged: {report.unchanged}, "
+                f"cancelled: {report.cancelled}, unmatched: {unmatched}, rejected: {rejected}",
+            )
+        )
         for summary, start, reason in report.unmatched:
-            stdout.write(t(f"  ohne Kunde: {start} {summary!r} – {reason}", f"  unmatched: {start} {summary!r} – {reason}"))
+            stdout.write(
+                t(
+                    f"  ohne Kunde: {start} {summary!r} – {reason}",
+                    f"  unmatched: {start} {summary!r} – {reason}",
+                )
+            )
         for line, field, reason in report.rejected:
-            stdout.write(t(f"  Zeile {line}, Feld {field}: {reason}", f"  line {line}, field {field}: {reason}"))
+            stdout.write(
+                t(f"  Zeile {line}, Feld {field}: {reason}", f"  line {line}, field {field}: {reason}")
+            )
     if report.rejected:
         return EXIT_SOME_FAILED
     if not (report.created or report.updated or report.cancelled):

@@ -28,10 +28,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("file")
         parser.add_argument("--location", help="Standort (Name oder Nummer)")
-        parser.add_argument("--map", action="append", default=[], metavar="FELD=SPALTE",
-                            help=f"Spaltenzuordnung; Felder: {', '.join(CANONICAL_FIELDS)}")
+        parser.add_argument(
+            "--map",
+            action="append",
+            default=[],
+            metavar="FELD=SPALTE",
+            help=f"Spaltenzuordnung; Felder: {', '.join(CANONICAL_FIELDS)}",
+        )
         parser.add_argument("--consent", default="", help="vorliegende Einwilligungen erfassen: sms,email")
-        parser.add_argument("--wording", default="", help="Fassung des Einwilligungstexts (Pflicht mit --consent)")
+        parser.add_argument(
+            "--wording", default="", help="Fassung des Einwilligungstexts (Pflicht mit --consent)"
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,7 +46,9 @@ class Command(BaseCommand):
         for item in options["map"]:
             field, sep, header = item.partition("=")
             if not sep or field not in CANONICAL_FIELDS:
-                raise CommandError(f"--map {item!r}: erwartet FELD=Spalte mit FELD aus {', '.join(CANONICAL_FIELDS)}")
+                raise CommandError(
+                    f"--map {item!r}: erwartet FELD=Spalte mit FELD aus {', '.join(CANONICAL_FIELDS)}"
+                )
             mapping[field] = header
         channels = tuple(c.strip() for c in options["consent"].split(",") if c.strip())
         if any(c not in ("sms", "email") for c in channels):
@@ -49,8 +58,13 @@ class Command(BaseCommand):
         location = get_location(options["location"])
         try:
             report = import_csv(
-                read_source(options["file"]), location, options["file"], mapping=mapping or None,
-                consent_channels=channels, consent_wording=options["wording"], recorded_by="cli-import",
+                read_source(options["file"]),
+                location,
+                options["file"],
+                mapping=mapping or None,
+                consent_channels=channels,
+                consent_wording=options["wording"],
+                recorded_by="cli-import",
                 progress=progress_printer("Import"),
             )
         except CsvFormatError as exc:

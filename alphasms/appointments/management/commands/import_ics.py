@@ -41,7 +41,8 @@ class Command(BaseCommand):
             raise CommandError(f"{source}: {exc}") from None
         if options["subscribe"] and source.startswith(("http://", "https://")):
             CalendarSubscription.objects.get_or_create(
-                url=source, location=location,
+                url=source,
+                location=location,
                 defaults={"name": source[:200], "refresh_interval_s": options["interval"]},
             )
         plan()

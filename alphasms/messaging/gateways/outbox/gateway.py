@@ -12,8 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from django.conf import settings
-
+from alphasms.conf import app_settings
 from alphasms.messaging.gateways.base import DeliveryStatus, Gateway, OutboundSms, SendResult
 from alphasms.messaging.gateways.errors import GatewayMisconfigured
 
@@ -29,7 +28,7 @@ class OutboxGateway(Gateway):
 
     def folder(self) -> Path:
         """The folder messages are written to (setting ALPHASMS_OUTBOX_DIR)."""
-        return Path(settings.ALPHASMS["OUTBOX_DIR"])
+        return Path(app_settings.OUTBOX_DIR)
 
     def send(self, sms: OutboundSms) -> SendResult:
         """Write ``<reference>.json`` into the outbox folder; the reference is the message id.
@@ -47,4 +46,6 @@ class OutboxGateway(Gateway):
             os.replace(tmp, folder / f"{sms.reference}.json")
         except OSError as exc:
             raise GatewayMisconfigured(f"ALPHASMS_OUTBOX_DIR {folder} is not writable: {exc}") from exc
-        return SendResult(gateway_message_id=sms.reference, status=DeliveryStatus.ACCEPTED, segments=sms.segments)
+        return SendResult(
+            gateway_message_id=sms.reference, status=DeliveryStatus.ACCEPTED, segments=sms.segments
+        )

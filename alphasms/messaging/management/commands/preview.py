@@ -37,7 +37,9 @@ def parse_instant(value: str, name: str) -> dt.datetime:
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise CommandError(f"{name}: {value!r} ist kein ISO-8601-Zeitpunkt (z. B. 2026-12-01T18:00Z)") from None
+        raise CommandError(
+            f"{name}: {value!r} ist kein ISO-8601-Zeitpunkt (z. B. 2026-12-01T18:00Z)"
+        ) from None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
@@ -49,9 +51,13 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
     """Plan (rolled back) and list the messages due up to ``until``, ordered by due time."""
     with transaction.atomic():
         plan()
-        qs = OutboundMessage.objects.filter(
-            status__in=[*CLAIMABLE, MessageStatus.HELD], next_attempt_at__lte=until
-        ).select_related("appointment").order_by("next_attempt_at", "id")
+        qs = (
+            OutboundMessage.objects.filter(
+                status__in=[*CLAIMABLE, MessageStatus.HELD], next_attempt_at__lte=until
+            )
+            .select_related("appointment")
+            .order_by("next_attempt_at", "id")
+        )
         items: list[PreviewItem] = [
             {
                 "message_id": m.pk,
@@ -85,5 +91,7 @@ class Command(BaseCommand):
             return
         for item in items:
             parts = f" ({item['segments']} SMS)" if item["segments"] else ""
-            self.stdout.write(f"{item['due_at']}  {item['channel']:<5} {item['recipient']}{parts}\n    {item['text']}")
+            self.stdout.write(
+                f"{item['due_at']}  {item['channel']:<5} {item['recipient']}{parts}\n    {item['text']}"
+            )
         self.stdout.write(t(f"{len(items)} Nachricht(en).", f"{len(items)} message(s)."))

@@ -13,6 +13,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
 from alphasms.cli_text import t
+from alphasms.conf import app_settings
 from alphasms.messaging.services.worker import Worker
 
 
@@ -32,12 +33,15 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         from alphasms.project.wsgi import application  # after collectstatic: WhiteNoise indexes at start
-        created = ensure_sample_data() if settings.ALPHASMS["SAMPLE_DATA"] else None
+
+        created = ensure_sample_data() if app_settings.SAMPLE_DATA else None
         if created:
-            self.stdout.write(t(
-                f"Beispieldaten angelegt. Anmeldung: Benutzer {created}, Passwort {created} (bitte ändern).",
-                f"Sample data created. Sign in: user {created}, password {created} (please change it).",
-            ))
+            self.stdout.write(
+                t(
+                    f"Beispieldaten angelegt. Anmeldung: {created} / {created} (Passwort bitte ändern).",
+                    f"Sample data created. Sign in: {created} / {created} (please change the password).",
+                )
+            )
         sink = self._start_mail_sink()
         worker = Worker()
         worker_thread = threading.Thread(target=worker.run, name="alphasms-worker", daemon=True)
@@ -51,14 +55,14 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGINT, stop)
         signal.signal(signal.SIGTERM, stop)
-        self.stdout.write(t(
-            f"AlphaSMS läuft: http://{options['host']}:{options['port']}/  Daten: {settings.DATA_DIR}\n"
-            f"SMS-Gateway: {settings.ALPHASMS['SMS_GATEWAY']} ({settings.ALPHASMS['OUTBOX_DIR']}).  "
-            "Beenden mit Strg-C.",
-            f"AlphaSMS is running: http://{options['host']}:{options['port']}/  data: {settings.DATA_DIR}\n"
-            f"SMS gateway: {settings.ALPHASMS['SMS_GATEWAY']} ({settings.ALPHASMS['OUTBOX_DIR']}).  "
-            "Stop with Ctrl-C.",
-        ))
+        url = f"http://{options['host']}:{options['port']}/"
+        gateway, data = f"{app_settings.SMS_GATEWAY} ({app_settings.OUTBOX_DIR})", settings.DATA_DIR
+        self.stdout.write(
+            t(
+                f"AlphaSMS läuft: {url}  Daten: {data}\nSMS-Gateway: {gateway}. Beenden mit Strg-C.",
+                f"AlphaSMS is running: {url}  data: {data}\nSMS gateway: {gateway}. Stop with Ctrl-C.",
+            )
+        )
         try:
             server.run()
         except OSError:
@@ -72,13 +76,16 @@ class Command(BaseCommand):
         self.stdout.write(t("Beendet.", "Stopped."))
 
     def _start_mail_sink(self) -> Any:
-        if not settings.ALPHASMS["MAIL_SINK"]:
+        if not app_settings.MAIL_SINK:
             return None
         from alphasms.messaging.mailsink import start_mail_sink
 
-        sink = start_mail_sink(settings.EMAIL_HOST, settings.EMAIL_PORT, Path(settings.ALPHASMS["MAIL_SINK_DIR"]))
-        self.stdout.write(t(
-            f"Lokaler Mail-Eingang: smtp://{settings.EMAIL_HOST}:{settings.EMAIL_PORT} → {settings.ALPHASMS['MAIL_SINK_DIR']}",
-            f"Local mail sink: smtp://{settings.EMAIL_HOST}:{settings.EMAIL_PORT} → {settings.ALPHASMS['MAIL_SINK_DIR']}",
-        ))
+        host, port, folder = settings.EMAIL_HOST, settings.EMAIL_PORT, app_settings.MAIL_SINK_DIR
+        sink = start_mail_sink(host, port, Path(folder))
+        self.stdout.write(
+            t(
+                f"Lokaler Mail-Eingang: smtp://{host}:{port} → {folder}",
+                f"Local mail sink: smtp://{host}:{port} → {folder}",
+            )
+        )
         return sink

@@ -10,7 +10,9 @@ from alphasms.messaging.services.worker import Worker
 
 
 class Command(BaseCommand):
-    help = "Plant Erinnerungen, ruft Kalender-Abos ab und versendet fällige Nachrichten (Strg-C beendet sauber)."
+    help = (
+        "Plant Erinnerungen, ruft Kalender-Abos ab und versendet fällige Nachrichten (Strg-C beendet sauber)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--once", action="store_true", help="nur einen Durchlauf, dann beenden")

@@ -1,0 +1,98 @@
+"""Typed access to the ``ALPHASMS`` settings dict, read at call time (so ``override_settings`` works).
+
+Shape of allauth's ``app_settings``: one property per setting, each with its unit and meaning. The
+environment variables behind them are documented in README.md ("Settings").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+
+
+class AppSettings:
+    def _get(self, name: str) -> Any:
+        return settings.ALPHASMS[name]
+
+    @property
+    def SMS_GATEWAY(self) -> str:
+        """Slug of the SMS gateway in use (``outbox``, ``sevenio``, …)."""
+        return str(self._get("SMS_GATEWAY"))
+
+    @property
+    def OUTBOX_DIR(self) -> str:
+        """Folder the outbox gateway writes message files to."""
+        return str(self._get("OUTBOX_DIR"))
+
+    @property
+    def MAIL_SINK(self) -> bool:
+        """Whether ``alphasms run`` starts the local SMTP sink."""
+        return bool(self._get("MAIL_SINK"))
+
+    @property
+    def MAIL_SINK_DIR(self) -> str:
+        """Maildir the local sink stores mails in."""
+        return str(self._get("MAIL_SINK_DIR"))
+
+    @property
+    def SMS_SENDER_ID(self) -> str:
+        """Sender ID for SMS ("" = the provider's default)."""
+        return str(self._get("SMS_SENDER_ID"))
+
+    @property
+    def PUBLIC_URL(self) -> str:
+        """Base URL at which providers reach our webhooks."""
+        return str(self._get("PUBLIC_URL"))
+
+    @property
+    def PLANNING_HORIZON_DAYS(self) -> int:
+        """Days ahead for which calendars are expanded and reminders planned."""
+        return int(self._get("PLANNING_HORIZON_DAYS"))
+
+    @property
+    def WORKER_POLL_S(self) -> float:
+        """Seconds the idle worker waits between cycles."""
+        return float(self._get("WORKER_POLL_S"))
+
+    @property
+    def WORKER_BATCH(self) -> int:
+        """Messages claimed per batch."""
+        return int(self._get("WORKER_BATCH"))
+
+    @property
+    def WORKER_CONCURRENCY(self) -> int:
+        """Provider calls in parallel per worker (1 = in the worker's own thread)."""
+        return int(self._get("WORKER_CONCURRENCY"))
+
+    @property
+    def LEASE_S(self) -> int:
+        """Seconds a claim is held before a lost worker's messages are recovered."""
+        return int(self._get("LEASE_S"))
+
+    @property
+    def MAX_ATTEMPTS(self) -> int:
+        """Provider calls per message before it fails."""
+        return int(self._get("MAX_ATTEMPTS"))
+
+    @property
+    def HTTP_TIMEOUT_S(self) -> float:
+        """Timeout of one provider call, in seconds."""
+        return float(self._get("HTTP_TIMEOUT_S"))
+
+    @property
+    def ALLOWED_PRIVATE_HOSTS(self) -> list[str]:
+        """Hosts on private or loopback addresses that staff-entered URLs may use."""
+        return list(self._get("ALLOWED_PRIVATE_HOSTS"))
+
+    @property
+    def SAMPLE_DATA(self) -> bool:
+        """Whether ``alphasms run`` creates sample data on first start."""
+        return bool(self._get("SAMPLE_DATA"))
+
+    def gateway_setting(self, name: str) -> str:
+        """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset)."""
+        return str(settings.ALPHASMS.get(name, ""))
+
+
+app_settings = AppSettings()
