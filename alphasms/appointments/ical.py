@@ -15,6 +15,7 @@ Sources: RFC 5545 §3.1 (content lines, folding), §3.3.5 (DATE-TIME: UTC, float
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from alphasms.appointments.ical_repair import (
     CalendarError,
     Normalised,
     ThisAndFuture,
+    align_exceptions,
     decode_text,
     iana_zone,
     normalise,
@@ -87,8 +89,8 @@ class Occurrence:
     status: str
     start_utc: datetime | None
     end_utc: datetime | None
-    date: date | None
-    end_date: date | None
+    date: dt.date | None
+    end_date: dt.date | None
     all_day: bool
 
 
@@ -129,6 +131,7 @@ def read_calendar(data: bytes, start: datetime, end: datetime, tz: str = DEFAULT
     series = {str(e["UID"]) for e in events if any(k in e for k in ("RRULE", "RDATE", "RECURRENCE-ID"))}
     try:
         standard = x_wr_timezone.to_standard(calendar)
+        align_exceptions(standard.walk("VEVENT"), zone)
         moved = ThisAndFuture(standard.walk("VEVENT"))
         found: list[Any] = recurring_ical_events.of(standard).between(
             start - _QUERY_MARGIN, end + _QUERY_MARGIN
@@ -185,7 +188,7 @@ def _check_events(events: list[icalendar.Component], lines: list[int]) -> None:
         if uid:
             where = f"{where} UID={uid!r}"
         for prop, message in event.errors:
-            if prop.upper() in _ESSENTIAL:
+            if (prop or "").upper() in _ESSENTIAL:
                 raise CalendarError(f"{where}: property {prop} cannot be read: {message}")
         if "DTSTART" not in event:
             raise CalendarError(f"{where} has no DTSTART")
@@ -204,7 +207,9 @@ def _occurrence(component: Any, zone: tzinfo, series: set[str], moved: ThisAndFu
         recurrence_id = None
         if uid in series and "RECURRENCE-ID" in component:
             original = moved.original_start(uid, component["RECURRENCE-ID"].dt, begin)
-            recurrence_id = _z(_utc(original, zone)) if isinstance(original, datetime) else original.isoformat()
+            recurrence_id = (
+                _z(_utc(original, zone)) if isinstance(original, datetime) else original.isoformat()
+            )
         status = str(component.get("STATUS", "CONFIRMED")).strip().upper()
         common: dict[str, Any] = {
             "uid": uid,
@@ -217,7 +222,9 @@ def _occurrence(component: Any, zone: tzinfo, series: set[str], moved: ThisAndFu
         if isinstance(begin, datetime):
             start_utc = _utc(begin, zone)
             end_utc = _utc(finish, zone) if finish is not None else start_utc
-            return Occurrence(**common, start_utc=start_utc, end_utc=end_utc, date=None, end_date=None, all_day=False)
+            return Occurrence(
+                **common, start_utc=start_utc, end_utc=end_utc, date=None, end_date=None, all_day=False
+            )
         end_date = finish.date() if isinstance(finish, datetime) else finish
         if end_date is None or end_date <= begin:
             end_date = begin + timedelta(days=1)

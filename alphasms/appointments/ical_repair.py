@@ -13,6 +13,10 @@ Pipeline (RFC 5545 section numbers in brackets):
 5. every line must be ``NAME[;PARAM=...]:VALUE`` (§3.1) and BEGIN/END must nest, else
    :class:`CalendarError` with the physical line number;
 6. RRULE/EXRULE whitespace, X-WR-TIMEZONE and non-IANA TZIDs are repaired (see the TROUBLE notes).
+
+After parsing, :func:`align_exceptions` and :class:`ThisAndFuture` correct two faults of
+recurring-ical-events (EXDATE/RECURRENCE-ID matching by wall-clock digits; RANGE=THISANDFUTURE
+instances sharing one RECURRENCE-ID).
 """
 
 from __future__ import annotations
@@ -23,13 +27,22 @@ import re
 import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
 
 import icalendar
 from icalendar.timezone import tzp
 from icalendar.timezone.windows_to_olson import WINDOWS_TO_OLSON
 
-__all__ = ["CalendarError", "Normalised", "ThisAndFuture", "decode_text", "iana_zone", "normalise"]
+__all__ = [
+    "CalendarError",
+    "Normalised",
+    "ThisAndFuture",
+    "align_exceptions",
+    "decode_text",
+    "iana_zone",
+    "normalise",
+]
 
 
 class CalendarError(ValueError):
@@ -59,7 +72,6 @@ class Normalised:
 # The name pattern is icalendar's own (``[\w.-]+``), so we reject nothing icalendar would accept.
 _CONTENT_LINE = re.compile(r'[\w.-]+(?:;(?:[^":]|"[^"]*")*)?:')
 _TZID_PARAM = re.compile(r';TZID=("[^"]*"|[^;:"]*)', re.IGNORECASE)
-_LINE_BREAK = re.compile(rb"\r\n|\n|\r")
 _UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 # Lines that do not change what a VTIMEZONE means; left out of its content hash.
 _TZ_HASH_SKIP = ("TZID", "LAST-MODIFIED", "TZURL", "X-LIC-LOCATION")
@@ -102,8 +114,11 @@ def _logical_lines(data: bytes) -> tuple[list[tuple[int, str]], list[str]]:
     # ("M\xc3" CRLF SPACE "\xbcller") becomes "M\ufffd\ufffdller", and cp1252 input silently turns
     # into U+FFFD. We unfold the raw octets first (RFC 5545 §3.1 folds octets, not characters),
     # accept LF- and CR-only line ends, and drop whitespace-only lines (invalid but common).
+    # A lone CR ends a line only in a file without any LF (old Mac exports); in other files CRs
+    # are only stripped from line ends ("\r\r\n"), so a CR inside a value cannot split a line.
+    physical_lines = data.split(b"\n") if b"\n" in data else data.split(b"\r")
     raw_lines: list[tuple[int, bytearray]] = []
-    for number, physical in enumerate(_LINE_BREAK.split(data), start=1):
+    for number, physical in enumerate((line.rstrip(b"\r") for line in physical_lines), start=1):
         if not physical.strip():
             continue
         if physical[:1] in (b" ", b"\t") and raw_lines:
@@ -147,16 +162,16 @@ def normalise(data: bytes) -> Normalised:
     tz_block: list[str] | None = None
     for number, line in lines:
         parts = _split(line)
+        if not stack and closed:
+            raise CalendarError(f"line {number}: content after END:VCALENDAR: {line[:80]!r}")
+        if not stack and (parts is None or parts[0] != "BEGIN" or parts[2].strip().upper() != "VCALENDAR"):
+            raise CalendarError(
+                f"line {number}: expected BEGIN:VCALENDAR, found {line[:80]!r} (not an iCalendar file)"
+            )
         if parts is None:
             raise CalendarError(f"line {number}: not an iCalendar content line (NAME:VALUE): {line[:80]!r}")
         name, params, value = parts
         component = value.strip().upper()
-        if not stack and (closed or name != "BEGIN" or component != "VCALENDAR"):
-            if closed:
-                raise CalendarError(f"line {number}: content after END:VCALENDAR: {line[:80]!r}")
-            raise CalendarError(
-                f"line {number}: expected BEGIN:VCALENDAR, found {line[:80]!r} (not an iCalendar file)"
-            )
         parsed.append((number, len(stack), name, params, value))
         if name == "BEGIN":
             stack.append((component, number))
@@ -167,7 +182,9 @@ def normalise(data: bytes) -> Normalised:
         elif name == "END":
             if stack[-1][0] != component:
                 begun, at = stack[-1]
-                raise CalendarError(f"line {number}: END:{component} does not close BEGIN:{begun} of line {at}")
+                raise CalendarError(
+                    f"line {number}: END:{component} does not close BEGIN:{begun} of line {at}"
+                )
             stack.pop()
             closed = not stack
             if component == "VTIMEZONE":
@@ -247,6 +264,48 @@ def _unknown_tzid_notes(number: int, params: str, tz_blocks: dict[str, list[str]
     return notes
 
 
+def align_exceptions(events: list[icalendar.Component], zone: tzinfo) -> None:
+    """Rewrite EXDATE and RECURRENCE-ID values in place into the zone of their series' DTSTART.
+
+    ``events``: the VEVENTs of one calendar (after x-wr-timezone). ``zone``: the practice zone,
+    used when the series is floating (its aware exception values become floating there).
+
+    TROUBLE: recurring-ical-events matches EXDATE (RFC 5545 §3.8.5.1) and RECURRENCE-ID
+    (§3.8.4.4) against an instance by the UTC instant OR by the naive wall-clock digits of each
+    value in its own zone. So "EXDATE;TZID=Europe/London:20260403T090000" (08:00Z) deletes the
+    Berlin 09:00 instance (07:00Z), and an override written in another zone can replace the wrong
+    instance. Expressed in the series' own zone, equal digits mean an equal instant again.
+    """
+    masters: dict[str, date] = {}
+    for event in events:
+        if "RECURRENCE-ID" not in event and "DTSTART" in event:
+            masters[str(event.get("UID", ""))] = _prop(event, "DTSTART").dt
+    for event in events:
+        start = masters.get(str(event.get("UID", "")))
+        if not isinstance(start, datetime):
+            continue
+        exdates = _prop(event, "EXDATE") or []
+        for group in exdates if isinstance(exdates, list) else [exdates]:
+            for value in group.dts:
+                value.dt = _in_zone_of(value.dt, start, zone)
+        recurrence_id = _prop(event, "RECURRENCE-ID")
+        if recurrence_id is not None:
+            recurrence_id.dt = _in_zone_of(recurrence_id.dt, start, zone)
+
+
+def _prop(component: icalendar.Component, name: str) -> Any:
+    """A property as the parser made it (vDDDTypes, vDDDLists, a list of them ...), or None."""
+    return component.get(name)
+
+
+def _in_zone_of(value: date, start: datetime, zone: tzinfo) -> date:
+    if not isinstance(value, datetime) or value.tzinfo is None:
+        return value
+    if start.tzinfo is None:
+        return value.astimezone(zone).replace(tzinfo=None)
+    return value.astimezone(start.tzinfo)
+
+
 class ThisAndFuture:
     """Original start of occurrences that recurring-ical-events derives from RANGE=THISANDFUTURE.
 
@@ -259,7 +318,7 @@ class ThisAndFuture:
     def __init__(self, events: Iterable[icalendar.Component]) -> None:
         self._moves: dict[tuple[str, date], tuple[date, timedelta]] = {}
         for event in events:
-            rid, start = event.get("RECURRENCE-ID"), event.get("DTSTART")
+            rid, start = _prop(event, "RECURRENCE-ID"), _prop(event, "DTSTART")
             if rid is None or start is None or rid.params.get("RANGE", "").upper() != "THISANDFUTURE":
                 continue
             move = _difference(start.dt, rid.dt)

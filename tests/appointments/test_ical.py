@@ -2,7 +2,8 @@
 
 Three groups: the real exports in tests/data/calendars (counts from SOURCES.md), the trouble cases
 in tests/data/cases (*.ics with *.expected.json), and inputs of the same kinds built here as bytes.
-No Django needed: ``pytest -p no:django tests/appointments/test_ical.py``.
+The reader needs no Django; the shared tests/conftest.py does, so without pytest-django run
+``pytest -p no:django --noconftest tests/appointments/test_ical.py``.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import subprocess
+import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,13 +28,14 @@ from alphasms.appointments.ical import (
     read_calendar,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
 CALENDARS = DATA / "calendars"
 CASES = DATA / "cases"
 
 
-def utc(*args: int) -> datetime:
-    return datetime(*args, tzinfo=UTC)  # type: ignore[misc]
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def z(text: str) -> datetime:
@@ -62,7 +66,9 @@ def starts(occurrences: list[Occurrence]) -> list[str]:
 
 def test_calendar_files_are_the_ones_sources_md_describes() -> None:
     sources = (CALENDARS / "SOURCES.md").read_text(encoding="utf-8")
-    listed = dict((name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+\.ics)$", sources, re.M))
+    listed = dict(
+        (name, digest) for digest, name in re.findall(r"^([0-9a-f]{64})  (\S+\.ics)$", sources, re.M)
+    )
     assert len(listed) == 5
     for name, digest in listed.items():
         assert hashlib.sha256((CALENDARS / name).read_bytes()).hexdigest() == digest, name
@@ -82,7 +88,9 @@ def test_real_export_instance_counts(name: str, count: int) -> None:
     assert len(occurrences) == count
     keys = [(o.uid, o.recurrence_id) for o in occurrences]
     assert len(set(keys)) == len(keys), "identity keys must be unique"
-    assert all(SOURCES_WINDOW[0] <= (o.start_utc or z(f"{o.date}T00:00:00+01:00")) for o in occurrences)
+    assert all(
+        o.start_utc is None or SOURCES_WINDOW[0] <= o.start_utc < SOURCES_WINDOW[1] for o in occurrences
+    )
 
 
 def test_outlook_holidays_are_all_day_with_exclusive_end() -> None:
@@ -110,14 +118,24 @@ def test_exchange_cdo_weekday_series_with_spaces_in_byday() -> None:
     assert occurrences[0].uid.startswith("x-alphasms-") and again[0].uid == occurrences[0].uid
 
 
-def test_machbar_google_export_keeps_umlauts_and_wall_clock() -> None:
-    occurrences = read_calendar(
-        (CALENDARS / "google-machbar-potsdam-2019.ics").read_bytes(), utc(2019, 2, 28), utc(2019, 3, 1)
-    )
-    assert [(o.summary, o.start_utc, o.end_utc) for o in occurrences] == [
-        ('"Bioökonomie-Tag"', utc(2019, 2, 28, 19), utc(2019, 2, 28, 20))
+def test_machbar_google_export_selects_by_start_and_keeps_umlauts() -> None:
+    data = (CALENDARS / "google-machbar-potsdam-2019.ics").read_bytes()
+    day = read_calendar(data, utc(2019, 2, 28), utc(2019, 3, 1))
+    assert [(o.start_utc, o.summary) for o in day] == [
+        (utc(2019, 2, 28, 7, 30), "Montessori Schulklasse"),
+        (utc(2019, 2, 28, 14), "Workshop DiReBio"),
+        (utc(2019, 2, 28, 14), "#TEC - für Jugendliche"),  # same start: sorted by uid
+        (utc(2019, 2, 28, 17), "OpenLab"),
+        (utc(2019, 2, 28, 19), '"Bioökonomie-Tag"'),
     ]
-    assert occurrences[0].description == "Kennenlernen der machBar facilities zum Thema Bioökonomie"
+    # Only the start counts: OpenLab (17:00-19:00Z) overlaps [18:00, 20:00) but starts before it.
+    (evening,) = read_calendar(data, utc(2019, 2, 28, 18), utc(2019, 2, 28, 20))
+    assert (evening.summary, evening.end_utc, evening.recurrence_id) == (
+        '"Bioökonomie-Tag"',
+        utc(2019, 2, 28, 20),
+        None,
+    )
+    assert evening.description == "Kennenlernen der machBar facilities zum Thema Bioökonomie"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -148,9 +166,11 @@ def test_case_gives_expected_occurrences(path: Path) -> None:
     assert set(expected) <= EXPECTED_KEYS, f"unknown expectation keys: {set(expected) - EXPECTED_KEYS}"
     assumptions = spec.get("assumptions", {})
     tz = assumptions.get("practice_timezone", "Europe/Berlin")
-    window = tuple(map(z, assumptions["window_utc"])) if "window_utc" in assumptions else CASES_DEFAULT_WINDOW
+    start, end = CASES_DEFAULT_WINDOW
+    if "window_utc" in assumptions:
+        start, end = (z(text) for text in assumptions["window_utc"])
 
-    occurrences = read_calendar(path.read_bytes(), *window, tz=tz)
+    occurrences = read_calendar(path.read_bytes(), start, end, tz=tz)
     active = [o for o in occurrences if o.status != "CANCELLED"]
     cancelled = [o for o in occurrences if o.status == "CANCELLED"]
 
@@ -169,8 +189,8 @@ def test_case_gives_expected_occurrences(path: Path) -> None:
             if "local_start" in want:
                 assert got.start_utc.astimezone(ZoneInfo(tz)).isoformat() == want["local_start"]
     if "all_day_events" in expected:
-        got_days = [(o.uid, o.date, o.end_date - timedelta(days=1), o.summary) for o in active]  # type: ignore[operator]
-        assert all(o.all_day and o.start_utc is None for o in active)
+        assert all(o.all_day and o.start_utc is None and o.end_date for o in active)
+        got_days = [(o.uid, o.date, o.end_date and o.end_date - timedelta(days=1), o.summary) for o in active]
         assert got_days == [
             (w["uid"], date.fromisoformat(w["first_day"]), date.fromisoformat(w["last_day"]), w["summary"])
             for w in expected["all_day_events"]
@@ -252,40 +272,72 @@ def test_same_custom_tzid_with_different_definitions_in_two_calendars() -> None:
     [("Europe/Vienna", utc(2026, 7, 15, 7, 0)), ("America/New_York", utc(2026, 7, 15, 13, 0))],
 )
 def test_floating_time_is_read_in_the_location_zone(tz: str, expected: datetime) -> None:
-    data = ics("BEGIN:VEVENT", "UID:float@example.test", "DTSTART:20260715T090000", "DTEND:20260715T093000",
-               "SUMMARY:Massage", "END:VEVENT")  # fmt: skip
+    data = ics(
+        "BEGIN:VEVENT",
+        "UID:float@example.test",
+        "DTSTART:20260715T090000",
+        "DTEND:20260715T093000",
+        "SUMMARY:Massage",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 7, 1), utc(2026, 8, 1), tz=tz)
     assert [(o.start_utc, o.end_utc) for o in occurrences] == [(expected, expected + timedelta(minutes=30))]
     assert occurrences[0].recurrence_id is None
 
 
 def test_floating_series_keeps_local_wall_clock_across_dst() -> None:
-    data = ics("BEGIN:VEVENT", "UID:float-w@example.test", "DTSTART:20260323T090000",
-               "RRULE:FREQ=WEEKLY;COUNT=2", "SUMMARY:Gruppe", "END:VEVENT")  # fmt: skip
+    data = ics(
+        "BEGIN:VEVENT",
+        "UID:float-w@example.test",
+        "DTSTART:20260323T090000",
+        "RRULE:FREQ=WEEKLY;COUNT=2",
+        "SUMMARY:Gruppe",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 3, 1), utc(2026, 5, 1), tz="Europe/Vienna")
     assert [o.start_utc for o in occurrences] == [utc(2026, 3, 23, 8), utc(2026, 3, 30, 7)]
     assert [o.recurrence_id for o in occurrences] == ["2026-03-23T08:00:00Z", "2026-03-30T07:00:00Z"]
 
 
 def test_x_wr_timezone_supplies_the_zone_for_floating_times() -> None:
-    data = ics("X-WR-TIMEZONE:America/New_York", "BEGIN:VEVENT", "UID:xwr@example.test",
-               "DTSTART:20260715T090000", "SUMMARY:Call", "END:VEVENT")  # fmt: skip
+    data = ics(
+        "X-WR-TIMEZONE:America/New_York",
+        "BEGIN:VEVENT",
+        "UID:xwr@example.test",
+        "DTSTART:20260715T090000",
+        "SUMMARY:Call",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 7, 1), utc(2026, 8, 1), tz="Europe/Berlin")
     assert occurrences[0].start_utc == utc(2026, 7, 15, 13, 0)
 
 
 @pytest.mark.parametrize("value", ["W. Europe Standard Time", '"Europe/Berlin"', "Mars/Olympus_Mons"])
 def test_x_wr_timezone_that_zoneinfo_does_not_know_does_not_crash(value: str) -> None:
-    data = ics(f"X-WR-TIMEZONE:{value}", "BEGIN:VEVENT", "UID:xwr2@example.test",
-               "DTSTART:20260715T090000", "SUMMARY:Call", "END:VEVENT")  # fmt: skip
+    data = ics(
+        f"X-WR-TIMEZONE:{value}",
+        "BEGIN:VEVENT",
+        "UID:xwr2@example.test",
+        "DTSTART:20260715T090000",
+        "SUMMARY:Call",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 7, 1), utc(2026, 8, 1), tz="Europe/Berlin")
     assert occurrences[0].start_utc == utc(2026, 7, 15, 7, 0)  # 09:00 CEST either way
 
 
 def test_all_day_event_and_window_at_local_midnight() -> None:
-    data = ics("BEGIN:VEVENT", "UID:allday@example.test", "DTSTART;VALUE=DATE:20260704",
-               "DTEND;VALUE=DATE:20260705", "SUMMARY:Praxis geschlossen", "END:VEVENT")  # fmt: skip
-    (occurrence,) = read_calendar(data, utc(2026, 7, 3, 22, 0), utc(2026, 7, 4, 22, 0))  # Berlin: Jul 4 00:00-24:00
+    data = ics(
+        "BEGIN:VEVENT",
+        "UID:allday@example.test",
+        "DTSTART;VALUE=DATE:20260704",
+        "DTEND;VALUE=DATE:20260705",
+        "SUMMARY:Praxis geschlossen",
+        "END:VEVENT",
+    )
+    (occurrence,) = read_calendar(
+        data, utc(2026, 7, 3, 22, 0), utc(2026, 7, 4, 22, 0)
+    )  # Berlin: Jul 4 00:00-24:00
     assert occurrence.all_day
     assert (occurrence.date, occurrence.end_date) == (date(2026, 7, 4), date(2026, 7, 5))
     assert (occurrence.start_utc, occurrence.end_utc, occurrence.recurrence_id) == (None, None, None)
@@ -298,11 +350,19 @@ def test_all_day_event_and_window_at_local_midnight() -> None:
 
 def test_all_day_series_has_date_recurrence_ids() -> None:
     data = ics(
-        "BEGIN:VEVENT", "UID:allday-s@example.test", "DTSTART;VALUE=DATE:20260601",
-        "RRULE:FREQ=WEEKLY;COUNT=3", "SUMMARY:Fortbildung", "END:VEVENT",
-        "BEGIN:VEVENT", "UID:allday-s@example.test", "RECURRENCE-ID;VALUE=DATE:20260608",
-        "DTSTART;VALUE=DATE:20260609", "SUMMARY:Fortbildung (verschoben)", "END:VEVENT",
-    )  # fmt: skip
+        "BEGIN:VEVENT",
+        "UID:allday-s@example.test",
+        "DTSTART;VALUE=DATE:20260601",
+        "RRULE:FREQ=WEEKLY;COUNT=3",
+        "SUMMARY:Fortbildung",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:allday-s@example.test",
+        "RECURRENCE-ID;VALUE=DATE:20260608",
+        "DTSTART;VALUE=DATE:20260609",
+        "SUMMARY:Fortbildung (verschoben)",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 5, 1), utc(2026, 7, 1))
     assert [(o.date, o.end_date, o.recurrence_id) for o in occurrences] == [
         (date(2026, 6, 1), date(2026, 6, 2), "2026-06-01"),
@@ -347,8 +407,14 @@ def test_rdate_adds_instances() -> None:
 
 
 def test_rdate_only_event_is_a_series() -> None:
-    data = ics("BEGIN:VEVENT", "UID:rdate2@example.test", "DTSTART:20260601T070000Z",
-               "RDATE:20260603T070000Z", "SUMMARY:Zwei Termine", "END:VEVENT")  # fmt: skip
+    data = ics(
+        "BEGIN:VEVENT",
+        "UID:rdate2@example.test",
+        "DTSTART:20260601T070000Z",
+        "RDATE:20260603T070000Z",
+        "SUMMARY:Zwei Termine",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 5, 1), utc(2026, 7, 1))
     assert [o.recurrence_id for o in occurrences] == ["2026-06-01T07:00:00Z", "2026-06-03T07:00:00Z"]
 
@@ -396,12 +462,23 @@ def test_exdate_in_another_time_zone_excludes_the_same_instant() -> None:
         "END:VEVENT",
     )
     occurrences = read_calendar(data, utc(2026, 3, 1), utc(2026, 5, 1))
-    assert [o.start_utc for o in occurrences] == [utc(2026, 3, 20, 8), utc(2026, 4, 3, 7), utc(2026, 4, 10, 7)]
+    assert [o.start_utc for o in occurrences] == [
+        utc(2026, 3, 20, 8),
+        utc(2026, 4, 3, 7),
+        utc(2026, 4, 10, 7),
+    ]
 
 
 def test_exdate_as_date_on_datetime_series_in_new_york() -> None:
-    data = ics("BEGIN:VEVENT", "UID:exdate-d@example.test", "DTSTART;TZID=America/New_York:20260601T220000",
-               "RRULE:FREQ=WEEKLY;COUNT=3", "EXDATE;VALUE=DATE:20260608", "SUMMARY:Late", "END:VEVENT")  # fmt: skip
+    data = ics(
+        "BEGIN:VEVENT",
+        "UID:exdate-d@example.test",
+        "DTSTART;TZID=America/New_York:20260601T220000",
+        "RRULE:FREQ=WEEKLY;COUNT=3",
+        "EXDATE;VALUE=DATE:20260608",
+        "SUMMARY:Late",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 6, 1), utc(2026, 7, 1), tz="America/New_York")
     assert [o.start_utc for o in occurrences] == [utc(2026, 6, 2, 2), utc(2026, 6, 16, 2)]
 
@@ -424,20 +501,36 @@ def test_missing_vtimezone_for_an_iana_tzid() -> None:
 
 
 def test_rrule_with_spaces_and_fold_other_than_the_exchange_file() -> None:
-    data = ics("BEGIN:VEVENT", "UID:spaces@example.test", "DTSTART:20260601T070000Z",
-               "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO, WE", " ;WKST=MO", "SUMMARY:Kurs", "END:VEVENT")  # fmt: skip
+    data = ics(
+        "BEGIN:VEVENT",
+        "UID:spaces@example.test",
+        "DTSTART:20260601T070000Z",
+        "RRULE:FREQ=WEEKLY;COUNT=4;BYDAY=MO, WE",
+        " ;WKST=MO",
+        "SUMMARY:Kurs",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 6, 1), utc(2026, 7, 1))
     assert [o.start_utc for o in occurrences] == [utc(2026, 6, d, 7) for d in (1, 3, 8, 10)]
 
 
 def test_this_and_future_override_gives_each_instance_its_own_recurrence_id() -> None:
     data = ics(
-        "BEGIN:VEVENT", "UID:taf@example.test", "DTSTART;TZID=Europe/Berlin:20260601T090000",
-        "DURATION:PT1H", "RRULE:FREQ=WEEKLY;COUNT=4", "SUMMARY:Kurs", "END:VEVENT",
-        "BEGIN:VEVENT", "UID:taf@example.test",
+        "BEGIN:VEVENT",
+        "UID:taf@example.test",
+        "DTSTART;TZID=Europe/Berlin:20260601T090000",
+        "DURATION:PT1H",
+        "RRULE:FREQ=WEEKLY;COUNT=4",
+        "SUMMARY:Kurs",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:taf@example.test",
         "RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/Berlin:20260615T090000",
-        "DTSTART;TZID=Europe/Berlin:20260615T100000", "DURATION:PT1H", "SUMMARY:Kurs (später)", "END:VEVENT",
-    )  # fmt: skip
+        "DTSTART;TZID=Europe/Berlin:20260615T100000",
+        "DURATION:PT1H",
+        "SUMMARY:Kurs (später)",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 6, 1), utc(2026, 7, 1))
     assert [(o.start_utc, o.recurrence_id) for o in occurrences] == [
         (utc(2026, 6, 1, 7), "2026-06-01T07:00:00Z"),
@@ -448,19 +541,48 @@ def test_this_and_future_override_gives_each_instance_its_own_recurrence_id() ->
 
 
 def test_cp1252_utf16_and_bom_inputs() -> None:
-    event = ["BEGIN:VEVENT", "UID:enc@example.test", "DTSTART:20260601T080000Z", "SUMMARY:Frau Müller", "END:VEVENT"]
+    event = [
+        "BEGIN:VEVENT",
+        "UID:enc@example.test",
+        "DTSTART:20260601T080000Z",
+        "SUMMARY:Frau Müller",
+        "END:VEVENT",
+    ]
     utf8 = ics(*event)
     window = (utc(2026, 6, 1), utc(2026, 6, 2))
-    for data in (utf8, b"\xef\xbb\xbf" + utf8, utf8.replace("ü".encode(), b"\xfc"), "\ufeff".encode("utf-16-le")
-                 + utf8.decode().encode("utf-16-le")):  # fmt: skip
+    for data in (
+        utf8,
+        b"\xef\xbb\xbf" + utf8,
+        utf8.replace("ü".encode(), b"\xfc"),
+        "\ufeff".encode("utf-16-le") + utf8.decode().encode("utf-16-le"),
+    ):
         assert [o.summary for o in read_calendar(data, *window)] == ["Frau Müller"]
 
 
-def test_lf_only_and_whitespace_lines_between_components() -> None:
-    data = ics("", "BEGIN:VEVENT", "UID:lf@example.test", "DTSTART:20260601T080000Z", "SUMMARY:Termin ",
-               "\t(lang)", "END:VEVENT", "\t", "   ", eol=b"\n")  # fmt: skip
+@pytest.mark.parametrize("eol", [b"\n", b"\r", b"\r\r\n"], ids=["LF", "CR", "CRCRLF"])
+def test_line_ends_and_whitespace_lines_between_components(eol: bytes) -> None:
+    data = ics(
+        "",
+        "BEGIN:VEVENT",
+        "UID:lf@example.test",
+        "DTSTART:20260601T080000Z",
+        "SUMMARY:Termin ",
+        "\t(lang)",
+        "END:VEVENT",
+        "\t",
+        "   ",
+        eol=eol,
+    )
     (occurrence,) = read_calendar(data, utc(2026, 6, 1), utc(2026, 6, 2))
     assert occurrence.summary == "Termin (lang)"
+
+
+def test_carriage_return_inside_a_value_does_not_split_the_line() -> None:
+    data = ics(
+        "BEGIN:VEVENT", "UID:cr@example.test", "DTSTART:20260601T080000Z", "SUMMARY:A\rB", "END:VEVENT"
+    )
+    (occurrence,) = read_calendar(data, utc(2026, 6, 1), utc(2026, 6, 2))
+    assert occurrence.summary == "A\rB"
 
 
 def test_decode_text() -> None:
@@ -474,14 +596,29 @@ def test_decode_text() -> None:
 
 def test_window_bounds_sorting_and_json() -> None:
     data = ics(
-        "BEGIN:VEVENT", "UID:b@example.test", "DTSTART:20260601T080000Z", "DTEND:20260601T083000Z",
-        "SUMMARY:B", "END:VEVENT",
-        "BEGIN:VEVENT", "UID:a@example.test", "DTSTART:20260601T080000Z", "SUMMARY:A", "STATUS:tentative",
+        "BEGIN:VEVENT",
+        "UID:b@example.test",
+        "DTSTART:20260601T080000Z",
+        "DTEND:20260601T083000Z",
+        "SUMMARY:B",
         "END:VEVENT",
-        "BEGIN:VEVENT", "UID:c@example.test", "DTSTART:20260601T090000Z", "SUMMARY:C", "END:VEVENT",
-    )  # fmt: skip
+        "BEGIN:VEVENT",
+        "UID:a@example.test",
+        "DTSTART:20260601T080000Z",
+        "SUMMARY:A",
+        "STATUS:tentative",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:c@example.test",
+        "DTSTART:20260601T090000Z",
+        "SUMMARY:C",
+        "END:VEVENT",
+    )
     occurrences = read_calendar(data, utc(2026, 6, 1, 8), utc(2026, 6, 1, 9))
-    assert [(o.uid, o.status) for o in occurrences] == [("a@example.test", "TENTATIVE"), ("b@example.test", "CONFIRMED")]
+    assert [(o.uid, o.status) for o in occurrences] == [
+        ("a@example.test", "TENTATIVE"),
+        ("b@example.test", "CONFIRMED"),
+    ]
     assert occurrences[0].end_utc == occurrences[0].start_utc  # no DTEND, no DURATION
     assert occurrence_to_json(occurrences[1]) == {
         "uid": "b@example.test",
@@ -491,8 +628,11 @@ def test_window_bounds_sorting_and_json() -> None:
         "start_utc": "2026-06-01T08:00:00Z",
         "end_utc": "2026-06-01T08:30:00Z",
     }
-    all_day = read_calendar(ics("BEGIN:VEVENT", "UID:d@example.test", "DTSTART;VALUE=DATE:20260602", "SUMMARY:D",
-                                "END:VEVENT"), utc(2026, 6, 1), utc(2026, 6, 1) + DEFAULT_HORIZON)  # fmt: skip
+    all_day = read_calendar(
+        ics("BEGIN:VEVENT", "UID:d@example.test", "DTSTART;VALUE=DATE:20260602", "SUMMARY:D", "END:VEVENT"),
+        utc(2026, 6, 1),
+        utc(2026, 6, 1) + DEFAULT_HORIZON,
+    )
     assert occurrence_to_json(all_day[0]) == {
         "uid": "d@example.test",
         "recurrence_id": None,
@@ -511,15 +651,29 @@ def test_window_bounds_sorting_and_json() -> None:
         (b"<!DOCTYPE html>\n<html><body>Login</body></html>\n", r"line 1: expected BEGIN:VCALENDAR.*DOCTYPE"),
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"line 1: "),
         (ics("BEGIN:VEVENT", "this is no property", "END:VEVENT"), r"line 5: not an iCalendar content line"),
-        (ics("BEGIN:VEVENT", "UID:x", "DTSTART:20260601T080000Z")[:-15], r"ends inside VEVENT begun at line 4"),
-        (ics("BEGIN:VEVENT", "UID:x", "END:VTODO"), r"line 6: END:VTODO does not close BEGIN:VEVENT of line 4"),
-        (ics("BEGIN:VEVENT", "UID:x", "DTSTART:2026-06-01", "END:VEVENT"), r"line 4: VEVENT UID='x'.*DTSTART"),
-        (ics("BEGIN:VEVENT", "UID:x", "DTSTART:20260601T080000Z", "RRULE:FREQ=SOMETIMES", "END:VEVENT"),
-         r"UID='x': property RRULE"),
-        (ics("BEGIN:VEVENT", "UID:x", "SUMMARY:no start", "END:VEVENT"), r"line 4: VEVENT UID='x' has no DTSTART"),
-        (ics() + ics(), r"line 6: content after END:VCALENDAR"),
+        (
+            ics("BEGIN:VEVENT", "UID:x", "DTSTART:20260601T080000Z")[:-15],
+            r"ends inside VEVENT begun at line 4",
+        ),
+        (
+            ics("BEGIN:VEVENT", "UID:x", "END:VTODO"),
+            r"line 6: END:VTODO does not close BEGIN:VEVENT of line 4",
+        ),
+        (
+            ics("BEGIN:VEVENT", "UID:x", "DTSTART:2026-06-01", "END:VEVENT"),
+            r"line 4: VEVENT UID='x'.*DTSTART",
+        ),
+        (
+            ics("BEGIN:VEVENT", "UID:x", "DTSTART:20260601T080000Z", "RRULE:FREQ=SOMETIMES", "END:VEVENT"),
+            r"UID='x': property RRULE",
+        ),
+        (
+            ics("BEGIN:VEVENT", "UID:x", "SUMMARY:no start", "END:VEVENT"),
+            r"line 4: VEVENT UID='x' has no DTSTART",
+        ),
+        (ics() + ics(), r"line 5: content after END:VCALENDAR"),
     ],
-)  # fmt: skip
+)
 def test_bad_input_raises_calendar_error(data: bytes, message: str) -> None:
     with pytest.raises(CalendarError, match=message) as caught:
         read_calendar(data, utc(2026, 1, 1), utc(2027, 1, 1))
@@ -529,7 +683,16 @@ def test_bad_input_raises_calendar_error(data: bytes, message: str) -> None:
 def test_caller_errors() -> None:
     data = ics()
     with pytest.raises(ValueError, match="timezone-aware"):
-        read_calendar(data, datetime(2026, 1, 1), utc(2027, 1, 1))  # noqa: DTZ001
+        read_calendar(data, datetime(2026, 1, 1), utc(2027, 1, 1))
     with pytest.raises(ValueError, match="unknown IANA time zone"):
         read_calendar(data, utc(2026, 1, 1), utc(2027, 1, 1), tz="Berlin")
     assert read_calendar(data, utc(2026, 1, 1), utc(2027, 1, 1)) == []
+
+
+def test_reader_does_not_import_django() -> None:
+    code = (
+        "import sys, alphasms.appointments.ical;"
+        "print(sorted(m for m in sys.modules if m.startswith('django')))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"
