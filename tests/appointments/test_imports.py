@@ -46,7 +46,7 @@ def test_the_customer_csv_from_windows_excel_is_imported_with_e164_numbers(alpha
 
 
 def test_it_imports_the_practice_calendar_and_matches_people_exactly(alphasms_settings, location):
-    csv_report, report = import_practice(location)
+    _, report = import_practice(location)
     assert Consent.objects.filter(source="import", wording_version="2026-01").count() == 6
     # series: Dec 8, (15 excluded), 22 moved to 23, 29; Öztürk; closure; unmatched (cancelled one skipped)
     assert (report.created, report.updated, report.cancelled) == (6, 0, 0)

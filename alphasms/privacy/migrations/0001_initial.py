@@ -5,31 +5,69 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('appointments', '0001_initial'),
+        ("appointments", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Consent',
+            name="Consent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('sms', 'SMS'), ('email', 'E-Mail')], max_length=8, verbose_name='Kanal')),
-                ('opted_in_at', models.DateTimeField(verbose_name='Einwilligung am (UTC)')),
-                ('source', models.CharField(choices=[('form', 'Formular'), ('phone', 'Telefon'), ('booking', 'Buchung'), ('import', 'Import'), ('reply', 'Antwort'), ('sample', 'Beispieldaten')], max_length=16, verbose_name='Quelle')),
-                ('wording_version', models.CharField(max_length=64, verbose_name='Textfassung')),
-                ('recorded_by', models.CharField(max_length=150, verbose_name='Erfasst von')),
-                ('opted_out_at', models.DateTimeField(blank=True, null=True, verbose_name='Widerrufen am (UTC)')),
-                ('opted_out_source', models.CharField(blank=True, max_length=16, verbose_name='Widerruf über')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='appointments.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("sms", "SMS"), ("email", "E-Mail")], max_length=8, verbose_name="Kanal"
+                    ),
+                ),
+                ("opted_in_at", models.DateTimeField(verbose_name="Einwilligung am (UTC)")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("form", "Formular"),
+                            ("phone", "Telefon"),
+                            ("booking", "Buchung"),
+                            ("import", "Import"),
+                            ("reply", "Antwort"),
+                            ("sample", "Beispieldaten"),
+                        ],
+                        max_length=16,
+                        verbose_name="Quelle",
+                    ),
+                ),
+                ("wording_version", models.CharField(max_length=64, verbose_name="Textfassung")),
+                ("recorded_by", models.CharField(max_length=150, verbose_name="Erfasst von")),
+                (
+                    "opted_out_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="Widerrufen am (UTC)"),
+                ),
+                (
+                    "opted_out_source",
+                    models.CharField(blank=True, max_length=16, verbose_name="Widerruf über"),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="consents",
+                        to="appointments.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'Einwilligung',
-                'verbose_name_plural': 'Einwilligungen',
-                'indexes': [models.Index(fields=['customer', 'channel'], name='privacy_con_custome_efdcab_idx')],
+                "verbose_name": "Einwilligung",
+                "verbose_name_plural": "Einwilligungen",
+                "indexes": [
+                    models.Index(fields=["customer", "channel"], name="privacy_con_custome_efdcab_idx")
+                ],
             },
         ),
     ]
