@@ -1,0 +1,106 @@
+"""The `alphasms` command line: word mapping, JSON output, exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+from pathlib import Path
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from alphasms.cli import main, translate
+from tests.conftest import make_rule
+
+DATA = Path(__file__).resolve().parent / "data"
+UTC = dt.UTC
+
+
+def run(*args: str) -> tuple[int, str]:
+    out = io.StringIO()
+    try:
+        call_command(*translate(list(args)), stdout=out)
+    except SystemExit as exc:
+        return int(exc.code or 0), out.getvalue()
+    return 0, out.getvalue()
+
+
+def test_two_word_commands_map_to_management_commands():
+    assert translate(["import", "ics", "x.ics"]) == ["import_ics", "x.ics"]
+    assert translate(["calendar", "occurrences", "f"]) == ["calendar_occurrences", "f"]
+    assert translate(["migrate"]) == ["migrate"]
+
+
+def test_calendar_occurrences_prints_the_exchange_series_as_json():
+    code, out = run(
+        "calendar",
+        "occurrences",
+        str(DATA / "calendars" / "exchange-cdo-weekday-series.ics"),
+        "--from",
+        "2015-07-01T00:00Z",
+        "--to",
+        "2015-08-01T00:00Z",
+        "--json",
+    )
+    items = json.loads(out)
+    assert code == 0
+    assert len(items) == 14
+    assert items[0]["start_utc"] == "2015-07-03T08:00:00Z"
+    assert items[-1]["start_utc"] == "2015-07-22T08:00:00Z"
+    assert set(items[0]) >= {"uid", "recurrence_id", "summary", "status", "start_utc", "end_utc"}
+
+
+def test_calendar_occurrences_gives_dates_for_all_day_entries():
+    _, out = run(
+        "calendar",
+        "occurrences",
+        str(DATA / "calendars" / "outlook12-germany-holidays.ics"),
+        "--from",
+        "2019-12-01T00:00Z",
+        "--to",
+        "2020-01-01T00:00Z",
+        "--json",
+    )
+    items = json.loads(out)
+    # 1 January starts at local midnight, 2019-12-31T23:00Z, inside the window
+    assert [(i["date"], i["end_date"]) for i in items] == [
+        ("2019-12-25", "2019-12-26"),
+        ("2019-12-26", "2019-12-27"),
+        ("2020-01-01", "2020-01-02"),
+    ]
+    assert all("start_utc" not in i for i in items)
+
+
+def test_a_bad_instant_is_a_usage_error_naming_the_option(capsys):
+    code = main(["calendar", "occurrences", "x.ics", "--from", "gestern", "--to", "2015-08-01"])
+    assert code == 1 or code == 2
+    assert "--from" in capsys.readouterr().err
+
+
+@pytest.mark.django_db
+def test_import_preview_and_reimport_exit_codes(alphasms_settings, location):
+    make_rule(offset_s=24 * 3600)
+    with time_machine.travel(dt.datetime(2026, 12, 5, 6, 0, tzinfo=UTC), tick=False):
+        code, _ = run(
+            "import", "csv", str(DATA / "practice" / "kunden.csv"), "--consent", "sms", "--wording", "v1"
+        )
+        assert code == 3  # customers only: no appointment changed
+        code, out = run("import", "ics", str(DATA / "practice" / "praxis.ics"), "--json")
+        assert code == 0
+        assert json.loads(out)["created"] == 6
+        code, out = run("import", "ics", str(DATA / "practice" / "praxis.ics"))
+        assert code == 3
+        assert "unverändert: 6" in out
+        from alphasms.messaging.models import OutboundMessage
+
+        before = list(OutboundMessage.objects.values_list("id", "status"))
+        code, out = run("preview", "--until", "2026-12-09T00:00Z", "--json")
+        assert list(OutboundMessage.objects.values_list("id", "status")) == before  # preview changes nothing
+    items = json.loads(out)
+    assert [(i["due_at"], i["recipient"], i["segments"]) for i in items] == [
+        ("2026-12-07T09:00:00Z", "+4915112345678", 1),
+        ("2026-12-08T13:00:00Z", "+491609876543", 1),
+    ]
+    assert items[0]["text"] == "Hallo Jörg, Termin Di., 8. Dez. 2026 um 10:00 Uhr."
