@@ -101,7 +101,7 @@ class FakeHttpServer:
         self.unanswered = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="fake-http", daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="fake-http", daemon=True)
 
     @property
     def port(self) -> int:
@@ -124,15 +124,19 @@ class FakeHttpServer:
     def stop(self) -> None:
         """Stop serving; handlers still sleeping on ``delay_s`` wake up and give up."""
         self._stopping.set()
-        self._httpd.shutdown()
+        if self._thread.is_alive():  # shutdown() would wait forever for a loop that never ran
+            self._httpd.shutdown()
+            self._thread.join(timeout=5)
         self._httpd.server_close()
-        self._thread.join(timeout=5)
 
     def __enter__(self) -> FakeHttpServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
+
+    def _serve(self) -> None:
+        self._httpd.serve_forever(poll_interval=0.02)  # shutdown() waits up to one poll interval
 
     def _next(self, recorded: RecordedRequest) -> CannedResponse | None:
         with self._lock:

@@ -10,7 +10,7 @@ import pytest
 from alphasms.appointments.models import Appointment, CalendarSubscription
 from alphasms.appointments.services.subscriptions import refresh, refresh_due
 from alphasms.messaging.gateways.http import BlockedAddress, check_public_url
-from alphasms.testing.fake_http import CannedResponse, fake_http  # noqa: F401 - fixture
+from alphasms.testing.fake_http import CannedResponse
 
 UTC = dt.UTC
 ICS = (Path(__file__).resolve().parent.parent / "data" / "practice" / "praxis.ics").read_bytes()

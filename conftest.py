@@ -1,0 +1,3 @@
+"""Root pytest configuration: shared fixtures from alphasms.testing (fake HTTP peer)."""
+
+pytest_plugins = ["alphasms.testing.fake_http"]
