@@ -10,7 +10,13 @@ from django.test import Client
 
 from alphasms.appointments.services.planning import plan
 from alphasms.messaging.gateways.sevenio.tests.test_webhooks import SECRET, signed_headers
-from alphasms.messaging.models import AttemptOutcome, DeliveryAttempt, DeliveryReport, MessageStatus, OutboundMessage
+from alphasms.messaging.models import (
+    AttemptOutcome,
+    DeliveryAttempt,
+    DeliveryReport,
+    MessageStatus,
+    OutboundMessage,
+)
 from alphasms.messaging.services.lifecycle import set_status
 from tests.conftest import make_appointment, make_customer, make_rule
 
@@ -29,21 +35,29 @@ def sent_attempt(alphasms_settings, location):
     message = OutboundMessage.objects.get()
     set_status(message, MessageStatus.SENT)
     return DeliveryAttempt.objects.create(
-        message=message, gateway="sevenio", started_at=dt.datetime.now(UTC),
-        outcome=AttemptOutcome.SENT, gateway_message_id="77190218573",
+        message=message,
+        gateway="sevenio",
+        started_at=dt.datetime.now(UTC),
+        outcome=AttemptOutcome.SENT,
+        gateway_message_id="77190218573",
     )
 
 
 def dlr(status: str, msg_id: str = "77190218573") -> bytes:
     return json.dumps(
-        {"webhook_event": "dlr", "webhook_timestamp": "2026-11-30 10:00:00",
-         "data": {"msg_id": msg_id, "status": status, "timestamp": "2026-11-30 10:00:00"}}
+        {
+            "webhook_event": "dlr",
+            "webhook_timestamp": "2026-11-30 10:00:00",
+            "data": {"msg_id": msg_id, "status": status, "timestamp": "2026-11-30 10:00:00"},
+        }
     ).encode()
 
 
 def post(body: bytes, headers: dict[str, str] | None = None):
     headers = signed_headers(body) if headers is None else headers
-    return Client(enforce_csrf_checks=True).post(HOOK, data=body, content_type="application/json", headers=headers)
+    return Client(enforce_csrf_checks=True).post(
+        HOOK, data=body, content_type="application/json", headers=headers
+    )
 
 
 def test_a_delivered_report_marks_the_message_delivered_once(sent_attempt):

@@ -204,7 +204,10 @@ class Dispatcher:
                     in_flight.update(
                         outcome=AttemptOutcome.UNKNOWN, finished_at=now, error_code="lease_expired"
                     )
-                    self._resolve_unknown(message, now, "worker stopped during the provider call")
+                    # The lease already waited out the provider call: resend at once.
+                    self._resolve_unknown(
+                        message, now, "worker stopped during the provider call", retry_in_s=0
+                    )
                 else:
                     set_status(
                         message, MessageStatus.QUEUED, note="lease expired before sending", lease_until=None
@@ -360,9 +363,15 @@ class Dispatcher:
         return key
 
     def _resolve_unknown(
-        self, message: OutboundMessage, now: dt.datetime, note: str, **fields: object
+        self,
+        message: OutboundMessage,
+        now: dt.datetime,
+        note: str,
+        retry_in_s: int = BACKOFF_BASE_S,
+        **fields: object,
     ) -> None:
-        """Record ``unknown``, then apply the rule's policy: resend (flagged) or hold for staff."""
+        """Record ``unknown``, then apply the rule's policy: resend (flagged) after ``retry_in_s``
+        seconds, or hold for staff."""
         set_status(message, MessageStatus.UNKNOWN, note=note[:500], at=now, **fields)
         if message.rule.unknown_outcome_policy == UnknownOutcomePolicy.HOLD:
             set_status(message, MessageStatus.HELD, note="held for staff (unknown outcome)", at=now)
@@ -375,7 +384,7 @@ class Dispatcher:
                 note="resend after unknown outcome (possible duplicate)",
                 at=now,
                 possible_duplicate=True,
-                next_attempt_at=now + dt.timedelta(seconds=BACKOFF_BASE_S),
+                next_attempt_at=now + dt.timedelta(seconds=retry_in_s),
             )
 
     def _misconfigured(
