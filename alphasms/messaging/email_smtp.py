@@ -108,8 +108,10 @@ class Utf8AuthSMTP(smtplib.SMTP):
     and is not among the data that may leave (DESIGN.md invariant 6); servers copy it into Received.
     """
 
-    def __init__(self, *args: Any, local_hostname: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, local_hostname="localhost", **kwargs)
+    def __init__(
+        self, host: str = "", port: int = 0, local_hostname: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(host, port, "localhost", **kwargs)
 
     def auth(
         self, mechanism: str, authobject: Callable[..., Any], *, initial_response_ok: bool = True
