@@ -52,7 +52,7 @@ def sevenio_accepts(msg_id: str, delay_s: float = 0.0) -> CannedResponse:
 
 
 def post_signed_dlr(base_url: str, msg_id: str, status: str) -> int:
-    """POST a delivery report to the live server, signed as seven.io signs (docs.seven.io/en/rest-api/signing)."""
+    """POST a DLR to the live server, signed as seven.io signs (docs.seven.io/en/rest-api/signing)."""
     url = f"{base_url}/hooks/sevenio/dlr/"
     body = json.dumps({"webhook_event": "dlr", "data": {"msg_id": msg_id, "status": status}}).encode()
     timestamp, nonce = str(int(time.time())), "0123456789abcdef0123456789abcdef"
