@@ -3,8 +3,7 @@
 A practice calendar and a Windows-1252 customer CSV are imported; with the clock moved by time-machine,
 every reminder reaches a local server speaking seven.io's API or an in-process aiosmtpd server at its due
 minute, exactly once; the signed delivery report posted to the live server marks the SMS delivered; a
-re-import changes nothing. A second test runs the real `alphasms worker` process, kills it with SIGKILL in
-the middle of a batch and restarts it: nothing is lost, and only flagged `unknown` messages may repeat.
+re-import changes nothing. The real worker process, killed mid-batch, is tested in test_worker_processes.py.
 """
 
 from __future__ import annotations
@@ -15,14 +14,8 @@ import email.policy
 import hashlib
 import hmac
 import json
-import os
-import signal
-import sqlite3
-import subprocess
-import sys
 import time
 import urllib.request
-from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -35,20 +28,15 @@ from alphasms.appointments.services.ics_import import import_ics
 from alphasms.appointments.services.planning import plan
 from alphasms.messaging.models import DeliveryAttempt, MessageStatus, OutboundMessage
 from alphasms.messaging.services.worker import Worker
-from alphasms.testing.fake_http import CannedResponse, FakeHttpServer
+from alphasms.testing.fake_http import FakeHttpServer
 from alphasms.testing.fake_smtp import FakeSmtpServer
 from tests.conftest import make_rule
+from tests.worker_processes import sevenio_accepts
 
 UTC = dt.UTC
 DATA = Path(__file__).resolve().parent / "data" / "practice"
 IMPORTED_AT = dt.datetime(2026, 12, 5, 6, 0, tzinfo=UTC)
 SIGNING_SECRET = "e2e-signing-secret"
-
-
-def sevenio_accepts(msg_id: str, delay_s: float = 0.0) -> CannedResponse:
-    """seven.io's answer to an accepted SMS (SmsResponse in its OpenAPI spec)."""
-    message = {"id": msg_id, "parts": 1, "success": True, "error": None, "error_text": None}
-    return CannedResponse.json({"success": "100", "messages": [message]}, delay_s=delay_s)
 
 
 def post_signed_dlr(base_url: str, msg_id: str, status: str) -> int:
@@ -165,123 +153,3 @@ def test_reminders_reach_the_providers_at_their_due_minute_exactly_once(
             list(OutboundMessage.objects.order_by("id").values_list("id", "status", "due_at", "body"))
             == before
         )
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The real worker process, killed with SIGKILL in the middle of a batch.
-
-CUSTOMERS = 12
-
-
-def alphasms(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "alphasms", *args], env=env, capture_output=True, text=True, timeout=120
-    )
-
-
-def prepare_practice(tmp_path: Path, sevenio: FakeHttpServer) -> dict[str, str]:
-    """A data directory with CUSTOMERS appointments whose SMS are all due now, set up through the CLI."""
-    env = {
-        **os.environ,
-        "ALPHASMS_DATA_DIR": str(tmp_path / "data"),
-        "ALPHASMS_SAMPLE_DATA": "false",
-        "ALPHASMS_SMS_GATEWAY": "sevenio",
-        "ALPHASMS_SEVENIO_BASE_URL": sevenio.url,
-        "ALPHASMS_SEVENIO_API_KEY": "key",
-        "ALPHASMS_LEASE_S": "2",
-        "ALPHASMS_WORKER_POLL_S": "1",
-        "ALPHASMS_WORKER_CONCURRENCY": "1",
-        "ALPHASMS_LANGUAGE": "de",
-    }
-    env.pop("DATABASE_URL", None)
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    tomorrow = (dt.datetime.now(UTC) + dt.timedelta(days=1)).strftime("%d.%m.%Y")
-    rows = ["Nachname;Vorname;Mobil;Datum;Uhrzeit"]
-    rows += [
-        f"Kunde{i:02d};Test;0151 2345{i:04d};{tomorrow};{8 + i % 10:02d}:{i % 4 * 15:02d}"
-        for i in range(CUSTOMERS)
-    ]
-    (tmp_path / "termine.csv").write_text("\r\n".join(rows) + "\r\n", encoding="cp1252")
-    assert alphasms(env, "migrate", "-v0").returncode == 0
-    rule = (
-        "import datetime as d; from alphasms.appointments.models import ReminderRule as R; "
-        "R.objects.create(name='SMS', offset_s=3*86400, body_template='Termin {date} {time}', "
-        "window_start=d.time(0), window_end=d.time(23, 59, 59))"
-    )
-    assert alphasms(env, "shell", "-c", rule).returncode == 0
-    result = alphasms(
-        env, "import", "csv", str(tmp_path / "termine.csv"), "--consent", "sms", "--wording", "v1"
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return env
-
-
-def messages(env: dict[str, str]) -> list[tuple[str, str, int]]:
-    database = Path(env["ALPHASMS_DATA_DIR"]) / "alphasms.sqlite3"
-    with sqlite3.connect(database) as db:
-        return db.execute(
-            "SELECT recipient, status, possible_duplicate FROM messaging_outboundmessage"
-        ).fetchall()
-
-
-def wait_for(condition, timeout_s: float = 60.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-def test_a_worker_killed_mid_batch_loses_nothing_and_duplicates_only_flagged_messages(tmp_path):
-    with FakeHttpServer() as sevenio:
-        sevenio.enqueue(*(sevenio_accepts(f"88{i:03d}", delay_s=0.3) for i in range(CUSTOMERS * 2)))
-        env = prepare_practice(tmp_path, sevenio)
-        assert len(messages(env)) == CUSTOMERS
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "alphasms", "worker"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        wait_for(lambda: len(sevenio.requests) >= 4)
-        worker.send_signal(signal.SIGKILL)  # in the middle of the batch, during a provider call
-        worker.wait(timeout=10)
-        sent_before_kill = len(sevenio.requests)
-        assert 4 <= sent_before_kill < CUSTOMERS
-        time.sleep(2.5)  # the dead worker's lease expires
-        restarted = alphasms(env, "worker", "--once")
-        assert restarted.returncode == 0, restarted.stderr
-
-    rows = messages(env)
-    assert {status for _, status, _ in rows} == {"sent"}  # nothing lost
-    per_number = Counter(r.form()["to"][0] for r in sevenio.requests)
-    assert set(per_number) == {recipient for recipient, _, _ in rows}
-    duplicated = {number for number, count in per_number.items() if count > 1}
-    flagged = {recipient for recipient, _, flag in rows if flag}
-    assert duplicated <= flagged  # a duplicate only where the outcome was unknown, and flagged
-    assert len(flagged) <= 1  # at most the one message whose provider call the kill interrupted
-
-
-@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
-def test_sigterm_lets_the_worker_finish_its_provider_call(tmp_path):
-    with FakeHttpServer() as sevenio:
-        sevenio.enqueue(*(sevenio_accepts(f"99{i:03d}", delay_s=0.5) for i in range(CUSTOMERS)))
-        env = prepare_practice(tmp_path, sevenio)
-        worker = subprocess.Popen(
-            [sys.executable, "-m", "alphasms", "worker"],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        wait_for(lambda: len(sevenio.requests) >= 2)
-        worker.send_signal(signal.SIGTERM)
-        _, stderr = worker.communicate(timeout=30)
-        assert worker.returncode == 0, stderr
-        requested = len(sevenio.requests)
-    rows = messages(env)
-    statuses = Counter(status for _, status, _ in rows)
-    assert statuses["sent"] == requested  # the call in flight finished and was recorded
-    assert statuses["sending"] == 0 and statuses["unknown"] == 0
-    assert statuses["sent"] + statuses["queued"] + statuses["planned"] == CUSTOMERS
-    assert "finishing in-flight work" in stderr
