@@ -40,6 +40,13 @@ class Location(models.Model):
     )
     country = models.CharField(_("Land"), max_length=2, default="DE", help_text=_("ISO 3166, z. B. DE"))
     phone = models.CharField(_("Telefon der Praxis"), max_length=40, blank=True)
+    monthly_sms_budget_minor = models.PositiveIntegerField(
+        _("SMS-Budget pro Monat (Cent)"),
+        null=True,
+        blank=True,
+        help_text=_("leer = unbegrenzt; ist es ausgeschöpft, geht die Erinnerung per E-Mail oder wartet"),
+    )
+    budget_currency = models.CharField(_("Währung des Budgets"), max_length=3, default="EUR")
 
     class Meta:
         verbose_name = _("Standort")
@@ -229,6 +236,11 @@ class ReminderRule(models.Model):
     window_start = models.TimeField(_("Versand frühestens"), default=dt.time(8, 0))
     window_end = models.TimeField(_("Versand spätestens"), default=dt.time(20, 0))
     attach_ics = models.BooleanField(_(".ics anhängen (E-Mail)"), default=False)
+    smart_encoding = models.BooleanField(
+        _("Typografische Zeichen ersetzen (SMS)"),
+        default=False,
+        help_text=_("„…“ – … und geschützte Leerzeichen werden zu GSM-Zeichen; Namen bleiben, wie sie sind"),
+    )
     unknown_outcome_policy = models.CharField(
         _("Bei unklarem Versandergebnis"),
         max_length=8,

@@ -119,6 +119,8 @@ class DeliveryAttempt(models.Model):
     provider_code = models.CharField(max_length=64, blank=True)
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     segments = models.PositiveSmallIntegerField(default=0)
+    cost_minor = models.PositiveIntegerField(_("Kosten (Cent)"), null=True, blank=True)
+    currency = models.CharField(max_length=3, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
@@ -149,6 +151,26 @@ class DeliveryReport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.status} {self.received_at:%Y-%m-%dT%H:%MZ}"
+
+
+class SmsPrice(models.Model):
+    """The business's price of one SMS part to a destination country, in minor units of ``currency``.
+
+    ``country`` is ISO 3166 alpha-2, or "*" for every country without its own row.
+    """
+
+    country = models.CharField(
+        _("Zielland"), max_length=2, unique=True, help_text=_("z. B. DE; * = alle übrigen")
+    )
+    price_per_part_minor = models.PositiveIntegerField(_("Preis je SMS-Teil (Cent)"))
+    currency = models.CharField(_("Währung"), max_length=3, default="EUR")
+
+    class Meta:
+        verbose_name = _("SMS-Preis")
+        verbose_name_plural = _("SMS-Preise")
+
+    def __str__(self) -> str:
+        return f"{self.country}: {self.price_per_part_minor} {self.currency}/100"
 
 
 class StatusEvent(models.Model):

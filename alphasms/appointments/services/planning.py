@@ -95,7 +95,7 @@ def render_texts(appointment: Appointment, rule: ReminderRule) -> tuple[str, str
         all_day_date=appointment.start_date,
     )
     body = render(rule.body_template, ctx)
-    if rule.channel == Channel.SMS:
+    if rule.channel == Channel.SMS and rule.smart_encoding:
         body, _ = smart_replace(body, normalize_nfc=True)
     return render(rule.subject_template, ctx), body
 

@@ -45,6 +45,7 @@ def ensure_sample_data(now: dt.datetime | None = None) -> str | None:
             name="SMS am Vortag",
             channel=Channel.SMS,
             offset_s=24 * 3600,
+            smart_encoding=True,
             body_template="{salutation}, Ihr Termin in der {practice_name}: {date}, {time}. {confirm_hint}",
         )
         ReminderRule.objects.create(

@@ -44,7 +44,8 @@ from alphasms.messaging.models import (
     OutboundMessage,
     StatusEvent,
 )
-from alphasms.messaging.services.lifecycle import set_status
+from alphasms.messaging.services.cost import over_budget, sms_cost
+from alphasms.messaging.services.lifecycle import record, set_status
 from alphasms.privacy.services import has_consent
 
 log = logging.getLogger("alphasms.dispatch")
@@ -243,6 +244,8 @@ class Dispatcher:
             attempt.finished_at = timezone.now()
             attempt.gateway_message_id = gateway_message_id
             attempt.segments = segments
+            cost = sms_cost(message.recipient, segments) if message.channel == Channel.SMS else None
+            attempt.cost_minor, attempt.currency = (cost.minor, cost.currency) if cost else (None, "")
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
             attempt.save()
             set_status(message, MessageStatus.SENT, note=attempt.gateway, lease_until=None, error_code="")
@@ -300,7 +303,30 @@ class Dispatcher:
                 lease_until=None,
             )
             return "deferred"
+        if over_budget(message, now):
+            return self._over_budget(message)
         return None
+
+    def _over_budget(self, message: OutboundMessage) -> str | None:
+        """The location's monthly SMS budget is spent: send by e-mail where the person has an address
+        and consented, else hold the SMS for staff. Returns None to go on sending (as e-mail)."""
+        customer = message.customer
+        if customer.email and has_consent(customer, Channel.EMAIL):
+            english = customer.language.lower().startswith("en")
+            message.channel, message.recipient, message.segments = Channel.EMAIL, customer.email, 0
+            message.subject = "Appointment reminder" if english else "Terminerinnerung"
+            message.save(update_fields=["channel", "recipient", "segments", "subject"])
+            record(message, "monthly SMS budget spent: sent by e-mail instead")
+            return None
+        set_status(
+            message,
+            MessageStatus.HELD,
+            note="monthly SMS budget spent",
+            lease_until=None,
+            error_code="budget_exhausted",
+            user_message="Das SMS-Budget des Standorts für diesen Monat ist ausgeschöpft; die SMS wartet.",
+        )
+        return "held"
 
     def _gateway_slug(self, message: OutboundMessage) -> str:
         return self.sms_gateway.slug if message.channel == Channel.SMS else "smtp"

@@ -15,6 +15,7 @@ from django.db import transaction
 from alphasms.appointments.services.planning import plan
 from alphasms.cli_text import t
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
+from alphasms.messaging.services.cost import sms_cost
 
 
 class PreviewItem(TypedDict):
@@ -30,6 +31,7 @@ class PreviewItem(TypedDict):
     encoding: str | None
     appointment_start_utc: str
     status: str
+    cost: dict[str, object] | None
 
 
 def parse_instant(value: str, name: str) -> dt.datetime:
@@ -45,6 +47,13 @@ def parse_instant(value: str, name: str) -> dt.datetime:
 
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cost(message: OutboundMessage) -> dict[str, object] | None:
+    if message.channel != "sms":
+        return None
+    cost = sms_cost(message.recipient, message.segments)
+    return None if cost is None else {"minor": cost.minor, "currency": cost.currency}
 
 
 def preview_items(until: dt.datetime) -> list[PreviewItem]:
@@ -70,6 +79,7 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
                 "encoding": m.encoding if m.channel == "sms" else None,
                 "appointment_start_utc": _iso(m.appointment.start_at),
                 "status": m.status,
+                "cost": _cost(m),
             }
             for m in qs
         ]
@@ -94,4 +104,17 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{item['due_at']}  {item['channel']:<5} {item['recipient']}{parts}\n    {item['text']}"
             )
-        self.stdout.write(t(f"{len(items)} Nachricht(en).", f"{len(items)} message(s)."))
+        sms = [i for i in items if i["channel"] == "sms"]
+        part_count = sum(i["segments"] or 0 for i in sms)
+        costs: dict[str, int] = {}
+        for item in sms:
+            if item["cost"]:
+                code = str(item["cost"]["currency"])
+                costs[code] = costs.get(code, 0) + int(str(item["cost"]["minor"]))
+        money = ", ".join(f"{minor / 100:.2f} {code}" for code, minor in costs.items()) or "–"
+        self.stdout.write(
+            t(
+                f"{len(items)} Nachricht(en), davon {len(sms)} SMS mit {part_count} Teilen; Kosten {money}.",
+                f"{len(items)} message(s), {len(sms)} SMS with {part_count} parts; cost {money}.",
+            )
+        )

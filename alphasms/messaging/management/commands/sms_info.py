@@ -1,0 +1,87 @@
+"""``alphasms sms info TEXT [--smart] [--country DE] [--json]``: encoding, parts and cost of an SMS text.
+
+JSON keys: ``encoding`` ("GSM-7"/"UCS-2"), ``segments``, ``units`` (septets or UTF-16 code units over all
+parts, without UDH), ``parts`` (their texts), ``replacements`` (with --smart), ``non_gsm_chars`` and
+``cost`` ({"minor", "currency"}) where a price for the country is set.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import phonenumbers
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from alphasms.cli_text import t
+from alphasms.messaging.encoding import analyse, smart_replace
+from alphasms.messaging.models import SmsPrice
+
+
+def price_minor(country: str) -> tuple[int, str] | None:
+    """(price per part in minor units, currency) for ``country``, the "*" row, or None."""
+    prices = {p.country: p for p in SmsPrice.objects.filter(country__in=[country, "*"])}
+    price = prices.get(country) or prices.get("*")
+    return None if price is None else (price.price_per_part_minor, price.currency)
+
+
+class Command(BaseCommand):
+    help = "Zeigt Kodierung (GSM-7/UCS-2), SMS-Teile und Kosten eines Textes."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("text")
+        parser.add_argument("--smart", action="store_true", help="typografische Zeichen ersetzen (NFC)")
+        parser.add_argument("--country", default="DE", help="Zielland für den Preis (ISO 3166, Standard DE)")
+        parser.add_argument("--json", action="store_true")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        country = options["country"].upper()
+        if country not in phonenumbers.SUPPORTED_REGIONS:
+            raise CommandError(
+                t(
+                    f"--country: {country!r} ist kein Ländercode (z. B. DE)",
+                    f"--country: {country!r} is not a country code (e.g. DE)",
+                )
+            )
+        text, replacements = smart_replace(options["text"]) if options["smart"] else (options["text"], ())
+        info = analyse(text)
+        price = price_minor(country)
+        result = {
+            "encoding": info.encoding.value,
+            "segments": info.segments,
+            "units": info.units,
+            "parts": list(info.parts),
+            "replacements": [
+                {
+                    "position": r.position,
+                    "original": r.original,
+                    "replacement": r.replacement,
+                    "reason": r.reason,
+                }
+                for r in replacements
+            ],
+            "non_gsm_chars": list(info.non_gsm_chars),
+            "cost": None if price is None else {"minor": info.segments * price[0], "currency": price[1]},
+        }
+        if options["json"]:
+            self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
+            return
+        unit = "Septette" if info.encoding.value == "GSM-7" else "UTF-16-Einheiten"
+        self.stdout.write(f"{info.encoding.value}: {info.segments} SMS, {info.units} {unit}")
+        if info.non_gsm_chars:
+            chars = " ".join(repr(c) for c in info.non_gsm_chars)
+            self.stdout.write(t(f"UCS-2 wegen: {chars}", f"UCS-2 because of: {chars}"))
+        for r in replacements:
+            self.stdout.write(
+                t(
+                    f"ersetzt: {r.original!r} → {r.replacement!r} ({r.reason})",
+                    f"replaced: {r.original!r} → {r.replacement!r} ({r.reason})",
+                )
+            )
+        if price is not None:
+            self.stdout.write(
+                t(
+                    f"Kosten: {info.segments * price[0]} Cent ({price[1]})",
+                    f"cost: {info.segments * price[0]} minor units ({price[1]})",
+                )
+            )

@@ -1,0 +1,106 @@
+"""What SMS cost: per message, for a run of messages, and per location and month against its budget.
+
+Prices are the business's own (``SmsPrice``: minor units per part and destination country). A sent
+attempt stores its cost, so a later price change never rewrites the month's spend. The month is the
+calendar month in the location's time zone.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import phonenumbers
+from django.db.models import Sum
+
+from alphasms.appointments.models import Channel, Location
+from alphasms.messaging.models import AttemptOutcome, DeliveryAttempt, OutboundMessage, SmsPrice
+
+
+def destination_country(e164: str) -> str:
+    """ISO 3166 alpha-2 of an E.164 number ("" when it has none, e.g. +800)."""
+    try:
+        return phonenumbers.region_code_for_number(phonenumbers.parse(e164)) or ""
+    except phonenumbers.NumberParseException:
+        return ""
+
+
+def price_for(e164: str) -> SmsPrice | None:
+    """The price row for the number's country, else the "*" row, else None (no price set)."""
+    prices = {p.country: p for p in SmsPrice.objects.filter(country__in=[destination_country(e164), "*"])}
+    return prices.get(destination_country(e164)) or prices.get("*")
+
+
+@dataclass(frozen=True)
+class Cost:
+    """An amount in minor units of ``currency`` (e.g. 1500 EUR = 15.00 €)."""
+
+    minor: int
+    currency: str
+
+
+def sms_cost(e164: str, segments: int) -> Cost | None:
+    """``segments`` parts to ``e164`` at the business's price; None when no price is set."""
+    price = price_for(e164)
+    return None if price is None else Cost(segments * price.price_per_part_minor, price.currency)
+
+
+@dataclass(frozen=True)
+class RunTotals:
+    """Totals of a set of messages: counts per channel, SMS parts, and cost per currency (minor units)."""
+
+    messages: int
+    sms: int
+    emails: int
+    parts: int
+    cost_minor: dict[str, int]
+    unpriced_sms: int
+
+
+def run_totals(messages: Iterable[OutboundMessage]) -> RunTotals:
+    """Sum up ``messages`` (e.g. tomorrow's run): SMS parts and their cost by currency."""
+    count = sms = parts = unpriced = 0
+    cost: dict[str, int] = defaultdict(int)
+    for message in messages:
+        count += 1
+        if message.channel != Channel.SMS:
+            continue
+        sms += 1
+        parts += message.segments
+        amount = sms_cost(message.recipient, message.segments)
+        if amount is None:
+            unpriced += 1
+        else:
+            cost[amount.currency] += amount.minor
+    return RunTotals(count, sms, count - sms, parts, dict(cost), unpriced)
+
+
+def month_start(location: Location, now: dt.datetime) -> dt.datetime:
+    """The first instant (UTC) of ``now``'s calendar month in the location's time zone."""
+    local = now.astimezone(location.tz)
+    return dt.datetime(local.year, local.month, 1, tzinfo=location.tz).astimezone(dt.UTC)
+
+
+def month_spend_minor(location: Location, now: dt.datetime) -> int:
+    """Cost of the SMS attempts of this location's calendar month that reached (or may have reached)
+    the provider, in minor units of the location's budget currency."""
+    spent = DeliveryAttempt.objects.filter(
+        message__appointment__location=location,
+        message__channel=Channel.SMS,
+        started_at__gte=month_start(location, now),
+        outcome__in=[AttemptOutcome.SENT, AttemptOutcome.UNKNOWN],
+        currency=location.budget_currency,
+    ).aggregate(total=Sum("cost_minor"))["total"]
+    return int(spent or 0)
+
+
+def over_budget(message: OutboundMessage, now: dt.datetime) -> bool:
+    """True when sending ``message`` would take its location past the monthly SMS budget."""
+    location = message.appointment.location
+    if message.channel != Channel.SMS or location.monthly_sms_budget_minor is None:
+        return False
+    cost = sms_cost(message.recipient, message.segments)
+    extra = cost.minor if cost and cost.currency == location.budget_currency else 0
+    return month_spend_minor(location, now) + extra > location.monthly_sms_budget_minor
