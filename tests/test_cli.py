@@ -104,3 +104,54 @@ def test_import_preview_and_reimport_exit_codes(alphasms_settings, location):
         ("2026-12-08T13:00:00Z", "+491609876543", 1),
     ]
     assert items[0]["text"] == "Hallo Jörg, Termin Di., 8. Dez. 2026 um 10:00 Uhr."
+
+
+@pytest.mark.django_db
+def test_sms_info_reports_encoding_parts_units_and_cost():
+    from alphasms.messaging.models import SmsPrice
+
+    SmsPrice.objects.create(country="DE", price_per_part_minor=9, currency="EUR")
+    code, out = run("sms", "info", "Ihr Termin am Di. – bitte „pünktlich“ sein " + "x" * 140, "--json")
+    info = json.loads(out)
+    assert code == 0
+    assert (info["encoding"], info["segments"], info["units"]) == ("UCS-2", 3, 183)  # all BMP: len()
+    assert info["non_gsm_chars"] == ["–", "„", "“"]
+    assert info["cost"] == {"minor": 27, "currency": "EUR"}
+    _, out = run(
+        "sms", "info", "Ihr Termin am Di. – bitte „pünktlich“ sein " + "x" * 140, "--smart", "--json"
+    )
+    smart = json.loads(out)
+    assert (smart["encoding"], smart["segments"], smart["units"]) == ("GSM-7", 2, 183)  # ü is GSM
+    assert [(r["original"], r["replacement"]) for r in smart["replacements"]] == [
+        ("–", "-"),
+        ("„", '"'),
+        ("“", '"'),
+    ]
+    assert "".join(smart["parts"]) == 'Ihr Termin am Di. - bitte "pünktlich" sein ' + "x" * 140
+
+
+@pytest.mark.django_db
+def test_sms_info_keeps_names_as_written_and_says_what_it_costs():
+    _, out = run("sms", "info", "Guten Tag Ayşe Wiśniewska", "--smart", "--json")
+    info = json.loads(out)
+    assert (info["encoding"], info["segments"], info["replacements"]) == ("UCS-2", 1, [])
+    assert info["parts"] == ["Guten Tag Ayşe Wiśniewska"]
+    assert info["cost"] is None  # no price set
+
+
+def test_phone_normalize_never_turns_a_bare_country_code_into_a_landline():
+    code, out = run("phone", "normalize", "4915112345678", "--json")
+    result = json.loads(out)
+    assert code == 0
+    assert (result["e164"], result["type"], result["sms_ok"]) == ("+4915112345678", "MOBILE", True)
+    assert "country_code_without_plus" in result["flags"]
+
+
+def test_phone_normalize_flags_a_landline_and_fails_on_garbage():
+    _, out = run("phone", "normalize", "030 1234567", "--json")
+    landline = json.loads(out)
+    assert (landline["e164"], landline["type"], landline["sms_ok"]) == ("+49301234567", "FIXED_LINE", False)
+    assert "not_mobile" in landline["flags"]
+    code, out = run("phone", "normalize", "keine Nummer", "--json")
+    assert code == 1
+    assert json.loads(out)["e164"] is None
