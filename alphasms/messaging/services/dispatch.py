@@ -34,7 +34,6 @@ from alphasms.appointments.services.planning import next_window_opening, recipie
 from alphasms.conf import app_settings
 from alphasms.messaging.gateways.base import Gateway, OutboundSms
 from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured, RateLimited
-from alphasms.messaging.gateways.http import redact
 from alphasms.messaging.gateways.registry import active_sms_gateway
 from alphasms.messaging.models import (
     CLAIMABLE,
@@ -44,6 +43,7 @@ from alphasms.messaging.models import (
     OutboundMessage,
     StatusEvent,
 )
+from alphasms.messaging.phone import redact
 from alphasms.messaging.services.cost import over_budget, sms_cost
 from alphasms.messaging.services.lifecycle import record, set_status
 from alphasms.privacy.services import has_consent
