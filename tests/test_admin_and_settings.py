@@ -75,3 +75,17 @@ def test_a_message_page_shows_its_history(admin_client_de):
 def test_the_start_page_leads_to_the_admin(client):
     response = client.get("/")
     assert (response.status_code, response["Location"]) == (302, "/admin/")
+
+
+def test_the_rule_page_shows_the_template_check(admin_client_de):
+    from alphasms.appointments.models import ReminderRule
+
+    rule = ReminderRule.objects.get(channel="sms")
+    rule.body_template = "Ihre Physiotherapie am {date} um {time} – bis dann!"
+    rule.smart_encoding = False
+    rule.save()
+    page = admin_client_de.get(
+        reverse("admin:appointments_reminderrule_change", args=[rule.pk])
+    ).content.decode()
+    assert "Längste realistische Fassung: UCS-2" in page
+    assert "Physiotherapie" in page

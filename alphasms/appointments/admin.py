@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
 
 from alphasms.appointments import models
 
@@ -49,3 +51,31 @@ class CalendarSubscriptionAdmin(admin.ModelAdmin[models.CalendarSubscription]):
 @admin.register(models.ReminderRule)
 class ReminderRuleAdmin(admin.ModelAdmin[models.ReminderRule]):
     list_display = ["name", "channel", "offset_s", "window_start", "window_end", "active"]
+    readonly_fields = ["template_check"]
+
+    @admin.display(description=_("Prüfung der SMS-Vorlage"))
+    def template_check(self, rule: models.ReminderRule) -> str:
+        """Encoding, parts and cost of the longest realistic rendering, and the lint's warnings."""
+        from alphasms.messaging.services.template_check import check_rule
+        from alphasms.messaging.templates import TemplateError
+
+        if not rule.pk:
+            return "–"
+        try:
+            result = check_rule(rule)
+        except TemplateError as exc:
+            return str(exc)
+        if result is None:
+            return "–"
+        longest = result.longest
+        cost = "" if longest.cost_minor is None else f", {longest.cost_minor} Cent"
+        lines = format_html_join("", "<li>{}</li>", ((w.message_de,) for w in result.warnings))
+        return format_html(
+            "<p>Längste realistische Fassung: {} · {} SMS · {} Einheiten{}</p><pre>{}</pre><ul>{}</ul>",
+            longest.encoding,
+            longest.segments,
+            longest.units,
+            cost,
+            longest.text,
+            lines,
+        )
