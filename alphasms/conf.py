@@ -41,6 +41,16 @@ class AppSettings:
         return str(self._get("SMS_SENDER_ID"))
 
     @property
+    def SMS_SENDER_NUMBER(self) -> str:
+        """Numeric sender (E.164) for destinations that refuse alphanumeric IDs ("" = none)."""
+        return str(self._get("SMS_SENDER_NUMBER"))
+
+    @property
+    def SMS_SENDER_REGISTERED_IN(self) -> frozenset[str]:
+        """ISO 3166 countries where the alphanumeric sender ID is registered with the carriers."""
+        return frozenset(self._get("SMS_SENDER_REGISTERED_IN"))
+
+    @property
     def PUBLIC_URL(self) -> str:
         """Base URL at which providers reach our webhooks."""
         return str(self._get("PUBLIC_URL"))

@@ -8,3 +8,6 @@ class MessagingConfig(AppConfig):
     name = "alphasms.messaging"
     label = "messaging"
     verbose_name = _("Nachrichten")
+
+    def ready(self) -> None:
+        from alphasms.messaging import checks  # noqa: F401 - registers the system checks

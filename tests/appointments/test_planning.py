@@ -160,3 +160,41 @@ def test_a_late_import_is_due_at_once_or_at_the_next_window_opening(alphasms_set
     plan(night)
     assert soon.messages.get().due_at == dt.datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
     assert early.messages.get().due_at == dt.datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def test_the_sender_follows_the_destination_rules(alphasms_settings, location):
+    alphasms_settings.update(SMS_SENDER_ID="Praxis", SMS_SENDER_NUMBER="+4915112340000")
+    make_rule()
+    start = dt.datetime(2026, 12, 4, 13, 30, tzinfo=UTC)
+    make_appointment(location, make_customer(number="de"), start)
+    make_appointment(location, make_customer(number="at", mobile="+436641234567"), start)
+    plan(NOW)
+    german = OutboundMessage.objects.get(customer__customer_number="de")
+    austrian = OutboundMessage.objects.get(customer__customer_number="at")
+    assert (german.sender_id, german.user_message) == ("Praxis", "")
+    assert austrian.sender_id == "+4915112340000"  # Austria delivers only registered names
+    assert "AT" in austrian.user_message and austrian.status == MessageStatus.PLANNED
+
+
+def test_a_destination_no_configured_sender_may_use_is_held_for_staff(alphasms_settings, location):
+    alphasms_settings.update(SMS_SENDER_ID="Praxis", SMS_SENDER_NUMBER="")
+    make_rule()
+    make_appointment(
+        location, make_customer(mobile="+12025550143"), dt.datetime(2026, 12, 4, 13, 30, tzinfo=UTC)
+    )
+    plan(NOW)
+    message = OutboundMessage.objects.get()
+    assert (message.status, message.error_code) == (MessageStatus.HELD, "sender_not_allowed")
+    assert "Absendernummer" in message.user_message
+
+
+def test_invalid_sender_settings_are_system_check_errors(alphasms_settings):
+    from alphasms.messaging.checks import check_messaging_settings
+
+    assert check_messaging_settings() == []
+    alphasms_settings.update(SMS_SENDER_ID="Praxis Sonnenhof", SMS_SENDER_NUMBER="Praxis", SMS_GATEWAY="nope")
+    assert [e.id for e in check_messaging_settings()] == [
+        "messaging.E001",
+        "messaging.E002",
+        "messaging.E003",
+    ]

@@ -19,6 +19,7 @@ from alphasms.appointments.models import Appointment, AppointmentStatus, Channel
 from alphasms.conf import app_settings
 from alphasms.messaging.encoding import analyse, smart_replace
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
+from alphasms.messaging.sender_id import SenderDecision, SenderIdError, choose_sender
 from alphasms.messaging.services.lifecycle import cancel_pending, set_status
 from alphasms.messaging.templates import ReminderContext, render
 from alphasms.privacy.services import has_consent
@@ -112,13 +113,14 @@ def build_message(appointment: Appointment, rule: ReminderRule, now: dt.datetime
     subject, body = render_texts(appointment, rule)
     info = analyse(body) if rule.channel == Channel.SMS else None
     due_at = due_instant(appointment, rule, now)
+    sender, sender_problem = choose_sms_sender(recipient) if rule.channel == Channel.SMS else (None, "")
     return OutboundMessage(
         appointment=appointment,
         rule=rule,
         channel=rule.channel,
         customer=customer,
         recipient=recipient,
-        sender_id=app_settings.SMS_SENDER_ID if rule.channel == Channel.SMS else "",
+        sender_id=sender.sender_id if sender else "",
         subject=subject,
         body=body,
         segments=info.segments if info else 0,
@@ -126,9 +128,24 @@ def build_message(appointment: Appointment, rule: ReminderRule, now: dt.datetime
         occurrence_start_at=appointment.start_at,
         due_at=due_at,
         next_attempt_at=due_at,
-        status=MessageStatus.PLANNED,
+        status=MessageStatus.HELD if sender_problem else MessageStatus.PLANNED,
         status_changed_at=now,
+        error_code="sender_not_allowed" if sender_problem else "",
+        user_message=(sender_problem or " ".join(sender.warnings if sender else ()))[:500],
     )
+
+
+def choose_sms_sender(recipient: str) -> tuple[SenderDecision | None, str]:
+    """The sender ID for ``recipient`` by the destination rules (``sender_id.choose_sender``), or the
+    provider's default (None) when none is configured; the second value is the staff sentence when no
+    configured sender may be used there (the message is then held)."""
+    alphanumeric, numeric = app_settings.SMS_SENDER_ID, app_settings.SMS_SENDER_NUMBER
+    if not alphanumeric and not numeric:
+        return None, ""
+    try:
+        return choose_sender(recipient, alphanumeric, numeric, app_settings.SMS_SENDER_REGISTERED_IN), ""
+    except SenderIdError as exc:
+        return None, str(exc)
 
 
 def due_instant(appointment: Appointment, rule: ReminderRule, now: dt.datetime) -> dt.datetime:
