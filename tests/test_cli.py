@@ -155,3 +155,39 @@ def test_phone_normalize_flags_a_landline_and_fails_on_garbage():
     code, out = run("phone", "normalize", "keine Nummer", "--json")
     assert code == 1
     assert json.loads(out)["e164"] is None
+
+
+@pytest.mark.django_db
+def test_preview_shows_smart_replacements_and_cost(alphasms_settings, location):
+    from alphasms.messaging.models import SmsPrice
+
+    SmsPrice.objects.create(country="*", price_per_part_minor=7, currency="EUR")
+    make_rule(body_template="Termin {date} – „bitte pünktlich“", smart_encoding=True)
+    from tests.conftest import make_appointment, make_customer
+
+    make_appointment(location, make_customer(), dt.datetime(2026, 12, 8, 9, 0, tzinfo=UTC))
+    with time_machine.travel(dt.datetime(2026, 12, 5, 6, 0, tzinfo=UTC), tick=False):
+        _, out = run("preview", "--until", "2026-12-08T00:00Z", "--json")
+    (item,) = json.loads(out)
+    assert item["text"] == 'Termin Di., 8. Dez. 2026 - "bitte pünktlich"'
+    assert (item["encoding"], item["segments"], item["cost"]) == ("GSM-7", 1, {"minor": 7, "currency": "EUR"})
+    assert [(r["original"], r["replacement"]) for r in item["replacements"]] == [
+        ("–", "-"),
+        ("„", '"'),
+        ("“", '"'),
+    ]
+
+
+@pytest.mark.django_db
+def test_sms_spend_lists_each_location_with_its_budget(alphasms_settings, location):
+    location.monthly_sms_budget_minor = 5000
+    location.save()
+    code, out = run("sms", "spend", "--json")
+    (row,) = json.loads(out)
+    assert code == 0
+    assert (row["location"], row["spent_minor"], row["budget_minor"], row["currency"]) == (
+        "Praxis Sonnenhof",
+        0,
+        5000,
+        "EUR",
+    )

@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from alphasms.appointments.models import Appointment, AppointmentStatus, Channel, ReminderRule
 from alphasms.conf import app_settings
-from alphasms.messaging.encoding import analyse, smart_replace
+from alphasms.messaging.encoding import Replacement, analyse, smart_replace
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
 from alphasms.messaging.sender_id import SenderDecision, SenderIdError, choose_sender
 from alphasms.messaging.services.lifecycle import cancel_pending, set_status
@@ -82,6 +82,15 @@ def recipient_for(appointment: Appointment, channel: str) -> str:
 
 def render_texts(appointment: Appointment, rule: ReminderRule) -> tuple[str, str]:
     """(subject, body) of ``rule``'s templates for ``appointment`` in the customer's language."""
+    subject, body, _ = render_with_replacements(appointment, rule)
+    return subject, body
+
+
+def render_with_replacements(
+    appointment: Appointment, rule: ReminderRule
+) -> tuple[str, str, tuple[Replacement, ...]]:
+    """(subject, body, replacements): the body after smart encoding where the rule switches it on
+    for SMS, with every replacement made (shown in the preview)."""
     customer = appointment.customer
     assert customer is not None
     location = appointment.location
@@ -96,9 +105,10 @@ def render_texts(appointment: Appointment, rule: ReminderRule) -> tuple[str, str
         all_day_date=appointment.start_date,
     )
     body = render(rule.body_template, ctx)
+    replacements: tuple[Replacement, ...] = ()
     if rule.channel == Channel.SMS and rule.smart_encoding:
-        body, _ = smart_replace(body, normalize_nfc=True)
-    return render(rule.subject_template, ctx), body
+        body, replacements = smart_replace(body, normalize_nfc=True)
+    return render(rule.subject_template, ctx), body, replacements
 
 
 def build_message(appointment: Appointment, rule: ReminderRule, now: dt.datetime) -> OutboundMessage | None:

@@ -12,7 +12,7 @@ from typing import Any, TypedDict
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from alphasms.appointments.services.planning import plan
+from alphasms.appointments.services.planning import plan, render_with_replacements
 from alphasms.cli_text import t
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
 from alphasms.messaging.services.cost import sms_cost
@@ -32,6 +32,7 @@ class PreviewItem(TypedDict):
     appointment_start_utc: str
     status: str
     cost: dict[str, object] | None
+    replacements: list[dict[str, object]]
 
 
 def parse_instant(value: str, name: str) -> dt.datetime:
@@ -56,6 +57,16 @@ def _cost(message: OutboundMessage) -> dict[str, object] | None:
     return None if cost is None else {"minor": cost.minor, "currency": cost.currency}
 
 
+def _replacements(message: OutboundMessage) -> list[dict[str, object]]:
+    if message.channel != "sms" or not message.rule.smart_encoding:
+        return []
+    _, _, replacements = render_with_replacements(message.appointment, message.rule)
+    return [
+        {"position": r.position, "original": r.original, "replacement": r.replacement, "reason": r.reason}
+        for r in replacements
+    ]
+
+
 def preview_items(until: dt.datetime) -> list[PreviewItem]:
     """Plan (rolled back) and list the messages due up to ``until``, ordered by due time."""
     with transaction.atomic():
@@ -64,7 +75,7 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
             OutboundMessage.objects.filter(
                 status__in=[*CLAIMABLE, MessageStatus.HELD], next_attempt_at__lte=until
             )
-            .select_related("appointment")
+            .select_related("appointment__location", "appointment__customer", "rule")
             .order_by("next_attempt_at", "id")
         )
         items: list[PreviewItem] = [
@@ -80,6 +91,7 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
                 "appointment_start_utc": _iso(m.appointment.start_at),
                 "status": m.status,
                 "cost": _cost(m),
+                "replacements": _replacements(m),
             }
             for m in qs
         ]
