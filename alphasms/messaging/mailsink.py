@@ -14,7 +14,9 @@ def start_mail_sink(host: str, port: int, maildir: Path) -> Controller:
 
     Raises OSError when the port is taken.
     """
-    maildir.mkdir(parents=True, exist_ok=True)
+    maildir.parent.mkdir(parents=True, exist_ok=True)
+    for sub in ("tmp", "new", "cur"):  # a Maildir (mailbox.Maildir creates them only for a new folder)
+        (maildir / sub).mkdir(parents=True, exist_ok=True)
     controller = Controller(Mailbox(maildir), hostname=host, port=port, enable_SMTPUTF8=True)
     controller.start()
     return controller
