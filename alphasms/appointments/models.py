@@ -233,6 +233,12 @@ class ReminderRule(models.Model):
     channel = models.CharField(_("Kanal"), max_length=8, choices=Channel.choices, default=Channel.SMS)
     subject_template = models.CharField(_("Betreff-Vorlage (E-Mail)"), max_length=300, blank=True)
     body_template = models.TextField(_("Text-Vorlage"))
+    subject_template_en = models.CharField(_("Betreff-Vorlage Englisch (E-Mail)"), max_length=300, blank=True)
+    body_template_en = models.TextField(
+        _("Text-Vorlage Englisch"),
+        blank=True,
+        help_text=_("für Kunden mit Sprache Englisch; leer = alle bekommen den deutschen Text"),
+    )
     window_start = models.TimeField(_("Versand frühestens"), default=dt.time(8, 0))
     window_end = models.TimeField(_("Versand spätestens"), default=dt.time(20, 0))
     attach_ics = models.BooleanField(_(".ics anhängen (E-Mail)"), default=False)
@@ -255,15 +261,22 @@ class ReminderRule(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def templates_for(self, language: str) -> tuple[str, str, str]:
+        """(language, subject template, body template) for a customer's ``language``: English where the
+        customer speaks it and the rule has an English text, else German — never a mixed text."""
+        if language.lower().startswith("en") and self.body_template_en.strip():
+            return "en", self.subject_template_en or self.subject_template, self.body_template_en
+        return "de", self.subject_template, self.body_template
+
     def clean(self) -> None:
         """Reject unknown placeholders at save time (see ``alphasms.messaging.templates``)."""
         from alphasms.messaging.templates import TemplateError, validate_template
 
-        try:
-            validate_template(self.body_template)
-            validate_template(self.subject_template)
-        except TemplateError as exc:
-            raise ValidationError({"body_template": str(exc)}) from exc
+        for name in ("body_template", "subject_template", "body_template_en", "subject_template_en"):
+            try:
+                validate_template(getattr(self, name))
+            except TemplateError as exc:
+                raise ValidationError({name: str(exc)}) from exc
         if self.window_start >= self.window_end:
             raise ValidationError(
                 {"window_end": _("Das Ende des Versandfensters muss nach dem Beginn liegen.")}

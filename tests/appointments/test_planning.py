@@ -38,9 +38,9 @@ def test_it_plans_one_message_per_rule_and_channel_and_never_a_second(alphasms_s
     assert email.due_at == dt.datetime(2026, 12, 2, 13, 30, tzinfo=UTC)
 
 
-def test_it_renders_in_the_customers_language(alphasms_settings, location):
+def test_it_renders_an_english_template_in_english(alphasms_settings, location):
     customer = make_customer(language="en")
-    make_rule(body_template="{salutation}: {weekday}, {time}")
+    make_rule(body_template="{salutation}: {weekday}", body_template_en="{salutation}: {weekday}, {time}")
     make_appointment(location, customer, dt.datetime(2026, 12, 4, 13, 30, tzinfo=UTC))
     plan(NOW)
     assert OutboundMessage.objects.get().body == "Hello Jörg Bäcker: Friday, 2:30 PM"
@@ -198,3 +198,19 @@ def test_invalid_sender_settings_are_system_check_errors(alphasms_settings):
         "messaging.E002",
         "messaging.E003",
     ]
+
+
+def test_an_english_customer_gets_the_english_text_or_else_all_german(alphasms_settings, location):
+    english = make_customer(number="en", language="en")
+    make_rule(body_template="{salutation}, Termin {date} um {time}.")
+    make_appointment(location, english, dt.datetime(2026, 12, 4, 13, 30, tzinfo=UTC))
+    plan(NOW)
+    assert (
+        OutboundMessage.objects.get().body == "Guten Tag Jörg Bäcker, Termin Fr., 4. Dez. 2026 um 14:30 Uhr."
+    )
+    OutboundMessage.objects.all().delete()
+    rule = make_rule(
+        body_template="{salutation}, Termin {date}.", body_template_en="{salutation}, see you {date}."
+    )
+    plan(NOW)
+    assert OutboundMessage.objects.get(rule=rule).body == "Hello Jörg Bäcker, see you Fri, Dec 4, 2026."

@@ -94,21 +94,22 @@ def render_with_replacements(
     customer = appointment.customer
     assert customer is not None
     location = appointment.location
+    language, subject_template, body_template = rule.templates_for(customer.language)
     ctx = ReminderContext(
         given_name=customer.given_name,
         family_name=customer.family_name,
         location=location.name,
         practice_name=location.name,
         practice_phone=location.phone,
-        language=customer.language,
+        language=language,
         start_local=None if appointment.all_day else appointment.start_at.astimezone(location.tz),
         all_day_date=appointment.start_date,
     )
-    body = render(rule.body_template, ctx)
+    body = render(body_template, ctx)
     replacements: tuple[Replacement, ...] = ()
     if rule.channel == Channel.SMS and rule.smart_encoding:
         body, replacements = smart_replace(body, normalize_nfc=True)
-    return render(rule.subject_template, ctx), body, replacements
+    return render(subject_template, ctx), body, replacements
 
 
 def build_message(appointment: Appointment, rule: ReminderRule, now: dt.datetime) -> OutboundMessage | None:

@@ -47,6 +47,7 @@ def ensure_sample_data(now: dt.datetime | None = None) -> str | None:
             offset_s=24 * 3600,
             smart_encoding=True,
             body_template="{salutation}, Ihr Termin in der {practice_name}: {date}, {time}. {confirm_hint}",
+            body_template_en="{salutation}, your appointment at {practice_name}: {date}, {time}. {confirm_hint}",
         )
         ReminderRule.objects.create(
             name="E-Mail zwei Tage vorher",
@@ -56,6 +57,9 @@ def ensure_sample_data(now: dt.datetime | None = None) -> str | None:
             subject_template="Ihr Termin am {date}",
             body_template="{salutation},\n\nwir erinnern an Ihren Termin am {date} um {time} in der "
             "{practice_name}.\nFalls Sie nicht kommen können, rufen Sie uns bitte an: {practice_phone}.",
+            subject_template_en="Your appointment on {date}",
+            body_template_en="{salutation},\n\nthis is a reminder of your appointment on {date} at {time} at "
+            "{practice_name}.\nIf you cannot come, please call us: {practice_phone}.",
         )
         local_tomorrow = (now.astimezone(location.tz) + dt.timedelta(days=1)).date()
         for index, (number, given, family, mobile, email, language) in enumerate(_PEOPLE):
