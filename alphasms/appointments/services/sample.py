@@ -47,7 +47,8 @@ def ensure_sample_data(now: dt.datetime | None = None) -> str | None:
             offset_s=24 * 3600,
             smart_encoding=True,
             body_template="{salutation}, Ihr Termin in der {practice_name}: {date}, {time}. {confirm_hint}",
-            body_template_en="{salutation}, your appointment at {practice_name}: {date}, {time}. {confirm_hint}",
+            body_template_en="{salutation}, your appointment at {practice_name}: {date}, {time}. "
+            "{confirm_hint}",
         )
         ReminderRule.objects.create(
             name="E-Mail zwei Tage vorher",
