@@ -59,17 +59,24 @@ def admin_client_de(alphasms_settings):
 def test_every_admin_list_renders_in_german(admin_client_de, model):
     response = admin_client_de.get(f"/admin/{model}/")
     assert response.status_code == 200
-    assert (
-        "Website-Verwaltung" in response.content.decode() or "Django-Verwaltung" in response.content.decode()
-    )
+    page = response.content.decode()
+    assert "AlphaSMS" in page and "Abmelden" in page  # our title, Django's German catalogue
+    assert "Created at" not in page and "Updated at" not in page
 
 
-def test_a_message_page_shows_its_history(admin_client_de):
+def test_a_message_page_shows_its_history_and_cannot_be_edited(admin_client_de):
     message = OutboundMessage.objects.first()
     assert message is not None
-    response = admin_client_de.get(reverse("admin:messaging_outboundmessage_change", args=[message.pk]))
+    url = reverse("admin:messaging_outboundmessage_change", args=[message.pk])
+    response = admin_client_de.get(url)
     assert response.status_code == 200
-    assert "geplant" in response.content.decode()
+    page = response.content.decode()
+    assert "geplant" in page and "Verlauf" in page
+    assert 'name="status"' not in page  # read-only: statuses change only through the lifecycle
+    admin_client_de.post(url, {"status": "sent"})
+    message.refresh_from_db()
+    assert message.status == "planned"
+    assert admin_client_de.get(reverse("admin:messaging_outboundmessage_add")).status_code == 403
 
 
 def test_the_start_page_leads_to_the_admin(client):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from alphasms.messaging import models
 
@@ -35,6 +36,14 @@ class EventInline(admin.TabularInline[models.StatusEvent, models.OutboundMessage
 
 @admin.register(models.OutboundMessage)
 class OutboundMessageAdmin(admin.ModelAdmin[models.OutboundMessage]):
+    """Read-only: statuses change only through the lifecycle (worker, reports, services)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     list_display = [
         "due_at",
         "channel",
@@ -53,8 +62,19 @@ class OutboundMessageAdmin(admin.ModelAdmin[models.OutboundMessage]):
     inlines = [AttemptInline, EventInline]
 
 
+@admin.register(models.SmsPrice)
+class SmsPriceAdmin(admin.ModelAdmin[models.SmsPrice]):
+    list_display = ["country", "price_per_part_minor", "currency"]
+
+
 @admin.register(models.DeliveryReport)
 class DeliveryReportAdmin(admin.ModelAdmin[models.DeliveryReport]):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
     list_display = ["received_at", "attempt", "status", "provider_status", "provider_error_code"]
     list_filter = ["status"]
     readonly_fields = [

@@ -53,10 +53,16 @@ class OutboundMessage(models.Model):
     ``next_attempt_at`` is when the worker may claim it (UTC); ``lease_until`` bounds a claim.
     """
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="messages")
-    rule = models.ForeignKey(ReminderRule, on_delete=models.PROTECT, related_name="messages")
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.CASCADE, related_name="messages", verbose_name=_("Termin")
+    )
+    rule = models.ForeignKey(
+        ReminderRule, on_delete=models.PROTECT, related_name="messages", verbose_name=_("Regel")
+    )
     channel = models.CharField(_("Kanal"), max_length=8, choices=Channel.choices)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="messages", verbose_name=_("Kunde")
+    )
     recipient = models.CharField(_("Empfänger"), max_length=254)
     sender_id = models.CharField(_("Absenderkennung"), max_length=254, blank=True)
     subject = models.CharField(_("Betreff"), max_length=500, blank=True)
@@ -70,14 +76,14 @@ class OutboundMessage(models.Model):
         _("Status"), max_length=12, choices=MessageStatus.choices, default=MessageStatus.PLANNED
     )
     status_changed_at = models.DateTimeField(_("Status seit (UTC)"))
-    lease_until = models.DateTimeField(null=True, blank=True)
-    claimed_by = models.CharField(max_length=64, blank=True)
+    lease_until = models.DateTimeField(_("reserviert bis"), null=True, blank=True)
+    claimed_by = models.CharField(_("reserviert von"), max_length=64, blank=True)
     attempt_count = models.PositiveSmallIntegerField(_("Versuche"), default=0)
     gateway = models.CharField(_("Gateway"), max_length=32, blank=True)
     error_code = models.CharField(_("Fehlercode"), max_length=64, blank=True)
     user_message = models.CharField(_("Hinweis"), max_length=500, blank=True)
     possible_duplicate = models.BooleanField(_("evtl. doppelt gesendet"), default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("angelegt"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("Nachricht")
@@ -91,7 +97,7 @@ class OutboundMessage(models.Model):
         indexes = [models.Index(fields=["status", "next_attempt_at"])]
 
     def __str__(self) -> str:
-        return f"{self.channel} #{self.pk} {self.status}"
+        return f"{self.get_channel_display()} #{self.pk} ({self.get_status_display()})"
 
 
 class AttemptOutcome(models.TextChoices):
@@ -108,20 +114,26 @@ class DeliveryAttempt(models.Model):
     crash in between is visible as ``unknown`` (DESIGN.md invariant 3). ``id`` is the client reference."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="attempts")
-    gateway = models.CharField(max_length=32)
-    started_at = models.DateTimeField()
-    finished_at = models.DateTimeField(null=True, blank=True)
-    outcome = models.CharField(max_length=8, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING)
-    gateway_message_id = models.CharField(max_length=200, blank=True, db_index=True)
-    error_code = models.CharField(max_length=64, blank=True)
-    user_message = models.CharField(max_length=500, blank=True)
-    provider_code = models.CharField(max_length=64, blank=True)
-    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    segments = models.PositiveSmallIntegerField(default=0)
+    message = models.ForeignKey(
+        OutboundMessage, on_delete=models.CASCADE, related_name="attempts", verbose_name=_("Nachricht")
+    )
+    gateway = models.CharField(_("Gateway"), max_length=32)
+    started_at = models.DateTimeField(_("begonnen"))
+    finished_at = models.DateTimeField(_("beendet"), null=True, blank=True)
+    outcome = models.CharField(
+        _("Ergebnis"), max_length=8, choices=AttemptOutcome.choices, default=AttemptOutcome.SENDING
+    )
+    gateway_message_id = models.CharField(
+        _("Nachrichten-ID des Anbieters"), max_length=200, blank=True, db_index=True
+    )
+    error_code = models.CharField(_("Fehlercode"), max_length=64, blank=True)
+    user_message = models.CharField(_("Hinweis"), max_length=500, blank=True)
+    provider_code = models.CharField(_("Code des Anbieters"), max_length=64, blank=True)
+    http_status = models.PositiveSmallIntegerField(_("HTTP-Status"), null=True, blank=True)
+    segments = models.PositiveSmallIntegerField(_("SMS-Teile"), default=0)
     cost_minor = models.PositiveIntegerField(_("Kosten (Cent)"), null=True, blank=True)
-    currency = models.CharField(max_length=3, blank=True)
-    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    currency = models.CharField(_("Währung"), max_length=3, blank=True)
+    duration_ms = models.PositiveIntegerField(_("Dauer (ms)"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("Zustellversuch")
@@ -135,13 +147,15 @@ class DeliveryAttempt(models.Model):
 class DeliveryReport(models.Model):
     """A status event from the provider (DLR) for one attempt; ``dedupe_key`` makes a repeat one event."""
 
-    attempt = models.ForeignKey(DeliveryAttempt, on_delete=models.CASCADE, related_name="reports")
-    status = models.CharField(max_length=12)
-    provider_status = models.CharField(max_length=64, blank=True)
-    provider_error_code = models.CharField(max_length=64, blank=True)
-    occurred_at = models.DateTimeField(null=True, blank=True)
-    received_at = models.DateTimeField()
-    raw = models.JSONField(default=dict)
+    attempt = models.ForeignKey(
+        DeliveryAttempt, on_delete=models.CASCADE, related_name="reports", verbose_name=_("Zustellversuch")
+    )
+    status = models.CharField(_("Status"), max_length=12)
+    provider_status = models.CharField(_("Status beim Anbieter"), max_length=64, blank=True)
+    provider_error_code = models.CharField(_("Fehlercode des Anbieters"), max_length=64, blank=True)
+    occurred_at = models.DateTimeField(_("eingetreten"), null=True, blank=True)
+    received_at = models.DateTimeField(_("empfangen"))
+    raw = models.JSONField(_("Rohdaten"), default=dict)
     dedupe_key = models.CharField(max_length=200, unique=True)
 
     class Meta:
@@ -177,11 +191,13 @@ class StatusEvent(models.Model):
     """Every status change of a message with its UTC instant (DESIGN.md invariant 4)."""
 
     message = models.ForeignKey(OutboundMessage, on_delete=models.CASCADE, related_name="events")
-    at = models.DateTimeField()
-    status = models.CharField(max_length=12, choices=MessageStatus.choices)
-    note = models.CharField(max_length=500, blank=True)
+    at = models.DateTimeField(_("Zeitpunkt"))
+    status = models.CharField(_("Status"), max_length=12, choices=MessageStatus.choices)
+    note = models.CharField(_("Notiz"), max_length=500, blank=True)
 
     class Meta:
+        verbose_name = _("Statusänderung")
+        verbose_name_plural = _("Verlauf")
         ordering = ["at", "id"]
 
     def __str__(self) -> str:

@@ -140,7 +140,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env("ALPHASMS_LANGUAGE", "de")
 LANGUAGES = [("de", "Deutsch"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
-TIME_ZONE = "UTC"
+# Storage is always UTC (USE_TZ); TIME_ZONE is only how the admin shows and reads times.
+TIME_ZONE = env("ALPHASMS_TIME_ZONE", "Europe/Berlin")
 USE_I18N = True
 USE_TZ = True
 

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = "AlphaSMS"
+admin.site.site_title = "AlphaSMS"
+admin.site.index_title = _("Termine, Erinnerungen und Nachrichten")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
