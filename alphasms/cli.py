@@ -16,6 +16,7 @@ _TWO_WORD = {
     ("import", "csv"): "import_csv",
     ("calendar", "occurrences"): "calendar_occurrences",
     ("sms", "info"): "sms_info",
+    ("privacy", "audit-verify"): "privacy_audit_verify",
     ("sms", "spend"): "sms_spend",
     ("phone", "normalize"): "phone_normalize",
 }

@@ -100,6 +100,11 @@ class AppSettings:
         """Whether ``alphasms run`` creates sample data on first start."""
         return bool(self._get("SAMPLE_DATA"))
 
+    @property
+    def STATISTICS(self) -> bool:
+        """Whether anonymised monthly statistics are kept (off by default; GDPR Art. 25(2))."""
+        return bool(self._get("STATISTICS"))
+
     def gateway_setting(self, name: str) -> str:
         """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset)."""
         return str(settings.ALPHASMS.get(name, ""))

@@ -187,6 +187,29 @@ class SmsPrice(models.Model):
         return f"{self.country}: {self.price_per_part_minor} {self.currency}/100"
 
 
+class MonthlyUsage(models.Model):
+    """Anonymous SMS/e-mail usage per location, calendar month (first day, local) and currency: the
+    budget's basis. Counts only — erasing a person leaves it unchanged."""
+
+    location_id = models.BigIntegerField()
+    month = models.DateField()
+    channel = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3, blank=True)
+    messages = models.PositiveIntegerField(default=0)
+    parts = models.PositiveIntegerField(default=0)
+    cost_minor = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["location_id", "month", "channel", "currency"], name="one_usage_row_per_month"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.location_id} {self.month:%Y-%m} {self.channel}: {self.messages}"
+
+
 class StatusEvent(models.Model):
     """Every status change of a message with its UTC instant (DESIGN.md invariant 4)."""
 

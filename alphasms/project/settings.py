@@ -188,6 +188,7 @@ ALPHASMS = {
     "HTTP_TIMEOUT_S": env_int("ALPHASMS_HTTP_TIMEOUT_S", 15),
     "ALLOWED_PRIVATE_HOSTS": [h for h in env("ALPHASMS_ALLOWED_PRIVATE_HOSTS").split(",") if h],
     "SAMPLE_DATA": env_bool("ALPHASMS_SAMPLE_DATA", default=True),
+    "STATISTICS": env_bool("ALPHASMS_STATISTICS"),
 }
 
 LOGGING = {

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import phonenumbers
-from django.db.models import Sum
+from django.db.models import F, Sum
 
 from alphasms.appointments.models import Channel, Location
-from alphasms.messaging.models import AttemptOutcome, DeliveryAttempt, OutboundMessage, SmsPrice
+from alphasms.messaging.models import MonthlyUsage, OutboundMessage, SmsPrice
 
 
 def destination_country(e164: str) -> str:
@@ -84,16 +84,30 @@ def month_start(location: Location, now: dt.datetime) -> dt.datetime:
 
 
 def month_spend_minor(location: Location, now: dt.datetime) -> int:
-    """Cost of the SMS attempts of this location's calendar month that reached (or may have reached)
-    the provider, in minor units of the location's budget currency."""
-    spent = DeliveryAttempt.objects.filter(
-        message__appointment__location=location,
-        message__channel=Channel.SMS,
-        started_at__gte=month_start(location, now),
-        outcome__in=[AttemptOutcome.SENT, AttemptOutcome.UNKNOWN],
+    """SMS spend of this location's calendar month in minor units of its budget currency, from the
+    anonymous usage counts (so erasing a person does not refund the budget)."""
+    spent = MonthlyUsage.objects.filter(
+        location_id=location.pk,
+        month=month_start(location, now).astimezone(location.tz).date(),
+        channel=Channel.SMS,
         currency=location.budget_currency,
     ).aggregate(total=Sum("cost_minor"))["total"]
     return int(spent or 0)
+
+
+def record_usage(message: OutboundMessage, segments: int, cost: Cost | None, now: dt.datetime) -> None:
+    """Count one provider call that reached (or may have reached) the provider in the anonymous
+    monthly usage of the message's location. Side effect: one upsert."""
+    location = message.appointment.location
+    month = month_start(location, now).astimezone(location.tz).date()
+    row, _ = MonthlyUsage.objects.get_or_create(
+        location_id=location.pk, month=month, channel=message.channel, currency=cost.currency if cost else ""
+    )
+    MonthlyUsage.objects.filter(pk=row.pk).update(
+        messages=F("messages") + 1,
+        parts=F("parts") + segments,
+        cost_minor=F("cost_minor") + (cost.minor if cost else 0),
+    )
 
 
 def over_budget(message: OutboundMessage, now: dt.datetime) -> bool:

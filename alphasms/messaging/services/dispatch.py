@@ -44,7 +44,7 @@ from alphasms.messaging.models import (
     StatusEvent,
 )
 from alphasms.messaging.phone import redact
-from alphasms.messaging.services.cost import over_budget, sms_cost
+from alphasms.messaging.services.cost import over_budget, record_usage, sms_cost
 from alphasms.messaging.services.lifecycle import record, set_status
 from alphasms.privacy.services import has_consent
 
@@ -246,6 +246,7 @@ class Dispatcher:
             attempt.segments = segments
             cost = sms_cost(message.recipient, segments) if message.channel == Channel.SMS else None
             attempt.cost_minor, attempt.currency = (cost.minor, cost.currency) if cost else (None, "")
+            record_usage(message, segments, cost, attempt.finished_at)
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
             attempt.save()
             set_status(message, MessageStatus.SENT, note=attempt.gateway, lease_until=None, error_code="")
@@ -374,7 +375,13 @@ class Dispatcher:
                 "user_message": exc.user_message[:500],
                 "lease_until": None,
             }
-            if key == "unknown":
+            if key == "unknown":  # it may have reached the provider: it may cost
+                cost = (
+                    sms_cost(message.recipient, message.segments) if message.channel == Channel.SMS else None
+                )
+                attempt.cost_minor, attempt.currency = (cost.minor, cost.currency) if cost else (None, "")
+                attempt.save(update_fields=["cost_minor", "currency"])
+                record_usage(message, message.segments, cost, now)
                 self._resolve_unknown(message, now, str(exc), **fields)
             elif key == "failed":
                 note = "permanent error" if exc.permanent else "attempts exhausted"

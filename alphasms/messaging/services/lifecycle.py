@@ -8,6 +8,7 @@ from typing import Any
 from django.utils import timezone
 
 from alphasms.messaging.models import MessageStatus, OutboundMessage, StatusEvent
+from alphasms.privacy.statistics import count_status
 
 
 def set_status(
@@ -30,6 +31,7 @@ def set_status(
         setattr(message, name, value)
     message.save(update_fields=["status", "status_changed_at", *fields])
     StatusEvent.objects.create(message=message, at=at, status=status, note=note[:500])
+    count_status(message, status)
 
 
 def cancel_pending(messages: Any, note: str) -> int:
