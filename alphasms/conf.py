@@ -105,6 +105,29 @@ class AppSettings:
         """Whether anonymised monthly statistics are kept (off by default; GDPR Art. 25(2))."""
         return bool(self._get("STATISTICS"))
 
+    @property
+    def RETENTION_MESSAGE_TEXT_DAYS(self) -> int:
+        """Days after a message was due until its subject and body are blanked and its recipient is
+        reduced to the redacted form; status, times, channel and gateway stay (0 = kept)."""
+        return int(self._get("RETENTION_MESSAGE_TEXT_DAYS"))
+
+    @property
+    def RETENTION_DELIVERY_REPORTS_DAYS(self) -> int:
+        """Days after receipt until a provider's delivery report (raw payload, provider status and
+        error code) is deleted; the message keeps its status (0 = kept)."""
+        return int(self._get("RETENTION_DELIVERY_REPORTS_DAYS"))
+
+    @property
+    def RETENTION_APPOINTMENTS_DAYS(self) -> int:
+        """Days after an appointment ended until it is deleted with its messages (0 = kept)."""
+        return int(self._get("RETENTION_APPOINTMENTS_DAYS"))
+
+    @property
+    def RETENTION_INACTIVE_CUSTOMERS_DAYS(self) -> int:
+        """Days without any appointment after which a customer with no pending message is erased
+        (GDPR Art. 17 erasure; 0 = kept)."""
+        return int(self._get("RETENTION_INACTIVE_CUSTOMERS_DAYS"))
+
     def gateway_setting(self, name: str) -> str:
         """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset)."""
         return str(settings.ALPHASMS.get(name, ""))

@@ -138,13 +138,37 @@ class RejectedRow:
 @dataclass(frozen=True)
 class CsvResult:
     """``delimiter``/``encoding`` as detected (encoding as a Python codec name); ``columns`` maps each
-    recognised canonical field to the header as found in the file (BOM and outer spaces removed)."""
+    recognised canonical field to the header as found in the file (BOM and outer spaces removed).
+    ``ignored_columns``: (1-based column number, header) of every column that no field reads but that
+    holds a value in at least one row."""
 
     delimiter: str
     encoding: str
     columns: dict[str, str]
     records: tuple[CsvRecord, ...]
     rejected: tuple[RejectedRow, ...]
+    ignored_columns: tuple[tuple[int, str], ...] = ()
+
+
+# Substrings of a normalised header that suggest which field an unrecognised column is meant for
+# (only where a wrong guess is harmless: it is a hint in a message, never applied).
+_GUESSES = (
+    (("mobil", "handy", "cell", "sms"), "mobile"),
+    (("mail",), "email"),
+    (("tel", "phone", "fon"), "phone"),
+    (("vorname", "first", "given"), "given_name"),
+    (("nachname", "last", "family", "surname"), "family_name"),
+    (("kunde", "kdnr", "patient", "customer", "client"), "customer_number"),
+)
+
+
+def guess_field(header: str) -> str | None:
+    """The canonical field an unrecognised header probably means ("Tel. mobil" → "mobile"), or None."""
+    key = _norm(header)
+    for needles, field in _GUESSES:
+        if any(needle in key for needle in needles):
+            return field
+    return None
 
 
 def read_csv(
@@ -190,7 +214,13 @@ def read_csv(
         if record is not None:
             good.append(record)
     columns = {f: _clean_header(header[i]) for f, i in cols.items()}
-    return CsvResult(delimiter, encoding, columns, tuple(good), tuple(rejected))
+    used = set(cols.values())
+    ignored = tuple(
+        (i + 1, _clean_header(h))
+        for i, h in enumerate(header)
+        if i not in used and any(i < len(cells) and _cell(cells[i]) for _, cells in body)
+    )
+    return CsvResult(delimiter, encoding, columns, tuple(good), tuple(rejected), ignored)
 
 
 def _decode(data: bytes) -> tuple[str, str]:
@@ -318,13 +348,18 @@ def _cell(value: str) -> str:
 
 
 def _parse_date(text: str) -> date:
-    """``d.m.yy``/``dd.mm.yyyy`` (yy -> 20yy) or ``yyyy-mm-dd``; ValueError otherwise."""
+    """``d.m.yy``/``dd.mm.yyyy`` (yy -> 20yy) or ``yyyy-mm-dd``, years 1900-2199; ValueError otherwise
+    (year 1 or 9999 would overflow when converted to UTC)."""
     if m := _DATE_DE.fullmatch(text):
         day, month, year = int(m[1]), int(m[2]), int(m[3])
-        return date(2000 + year if len(m[3]) == 2 else year, month, day)
-    if m := _DATE_ISO.fullmatch(text):
-        return date(int(m[1]), int(m[2]), int(m[3]))
-    raise ValueError(text)
+        parsed = date(2000 + year if len(m[3]) == 2 else year, month, day)
+    elif m := _DATE_ISO.fullmatch(text):
+        parsed = date(int(m[1]), int(m[2]), int(m[3]))
+    else:
+        raise ValueError(text)
+    if not 1900 <= parsed.year <= 2199:
+        raise ValueError(text)
+    return parsed
 
 
 def _parse_time(text: str) -> time:

@@ -10,6 +10,7 @@ import datetime as dt
 import zoneinfo
 
 from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -191,13 +192,32 @@ class UnmatchedEvent(models.Model):
         return f"{self.appointment_id}: {self.reason}"
 
 
+#: Shortest refresh interval of a calendar subscription, in seconds.
+MIN_REFRESH_INTERVAL_S = 60
+
+
 class CalendarSubscription(models.Model):
-    """An iCalendar URL refreshed by the worker with conditional GET (RFC 9110 §13: ETag, Last-Modified)."""
+    """An iCalendar URL refreshed by the worker with conditional GET (RFC 9110 §13: ETag, Last-Modified).
+
+    Validation (``full_clean``, as the admin runs it): the interval is at least
+    ``MIN_REFRESH_INTERVAL_S``; the URL passes the private-address guard (DESIGN.md invariant 8) when it
+    is saved, not only when it is first fetched. After failed refreshes the worker backs off
+    (``services.subscriptions``); ``last_result`` and ``next_refresh_at`` show staff what happened.
+    """
 
     name = models.CharField(_("Name"), max_length=200)
     url = models.URLField(_("URL"), max_length=1000)
     location = models.ForeignKey(Location, on_delete=models.CASCADE, verbose_name=_("Standort"))
-    refresh_interval_s = models.PositiveIntegerField(_("Abrufintervall (Sekunden)"), default=900)
+    refresh_interval_s = models.PositiveIntegerField(
+        _("Abrufintervall (Sekunden)"),
+        default=900,
+        validators=[
+            MinValueValidator(
+                MIN_REFRESH_INTERVAL_S,
+                message=_("Das Abrufintervall muss mindestens %(limit_value)s Sekunden betragen."),
+            )
+        ],
+    )
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
     next_refresh_at = models.DateTimeField(null=True, blank=True)
@@ -211,6 +231,20 @@ class CalendarSubscription(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """Refuse a URL whose host is private, loopback or cannot be resolved (unless an admin allowed
+        it with ALPHASMS_ALLOWED_PRIVATE_HOSTS): it would fail every refresh. The worker checks again
+        at each fetch, because DNS answers change."""
+        from alphasms.conf import app_settings
+        from alphasms.messaging.gateways.http import BlockedAddress, check_public_url
+
+        super().clean()
+        if self.url:
+            try:
+                check_public_url(self.url, app_settings.ALLOWED_PRIVATE_HOSTS)
+            except BlockedAddress as exc:
+                raise ValidationError({"url": exc.user_message}) from exc
 
 
 class UnknownOutcomePolicy(models.TextChoices):

@@ -57,6 +57,8 @@ class AuditAction(models.TextChoices):
     OBJECT = "object", _("Widerspruch Statistik (Art. 21)")
     PURGE = "purge", _("Aufbewahrungsfrist abgelaufen")
     REMOTE = "remote", _("Fernwartung")
+    REQUEST = "request", _("Antrag gestellt")
+    LINK = "link", _("persönlichen Link erstellt")
 
 
 class AppendOnlyError(Exception):
@@ -158,3 +160,51 @@ class MonthlyStatistic(models.Model):
 
     def __str__(self) -> str:
         return f"{self.location_id} {self.month:%Y-%m} {self.channel}"
+
+
+class RetentionRun(models.Model):
+    """One run of the daily retention purge (``privacy.retention``): the local calendar ``day`` it ran
+    for (unique, so several workers run it once a day), when it started and finished (UTC), and how
+    many rows each rule changed. Counts only, no personal data."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    message_texts_count = models.PositiveIntegerField(default=0)
+    delivery_reports_count = models.PositiveIntegerField(default=0)
+    appointments_count = models.PositiveIntegerField(default=0)
+    customers_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d}"
+
+
+class PrivacyRequestKind(models.TextChoices):
+    """What a person asked for through their link, to be handled by staff."""
+
+    RECTIFICATION = "rectification", _("Berichtigung (Art. 16)")
+
+
+class PrivacyRequest(models.Model):
+    """A request a person sent through their own link that staff must handle, e.g. a rectification
+    (GDPR Art. 16; answer within one month, Art. 12(3)). ``text`` is the person's own words, so the row
+    is personal data: it is exported with the person and deleted with them (CASCADE)."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="privacy_requests", verbose_name=_("Kunde")
+    )
+    kind = models.CharField(_("Art"), max_length=16, choices=PrivacyRequestKind.choices)
+    text = models.TextField(_("Text der Person"), max_length=2000)
+    created_at = models.DateTimeField(_("eingegangen (UTC)"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("erledigt (UTC)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Datenschutz-Antrag")
+        verbose_name_plural = _("Datenschutz-Anträge")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.kind} ({self.customer_id})"

@@ -13,5 +13,6 @@ admin.site.index_title = _("Termine, Erinnerungen und Nachrichten")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("hooks/", include("alphasms.messaging.urls")),
+    path("datenschutz/", include("alphasms.privacy.urls")),
     path("", include("alphasms.project.home_urls")),
 ]

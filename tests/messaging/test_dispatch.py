@@ -198,3 +198,22 @@ def test_a_stopping_worker_releases_claimed_messages_it_has_not_started(planned)
     assert run_at(DUE, dispatcher).outcomes == {"released": 1}
     assert OutboundMessage.objects.get().status == MessageStatus.QUEUED
     assert run_at(DUE + dt.timedelta(seconds=1)).outcomes == {"sent": 1}
+
+
+def test_the_worker_loop_outlives_a_failing_cycle(alphasms_settings, monkeypatch):
+    from alphasms.messaging.services.worker import Worker
+
+    worker = Worker(Dispatcher("w"))
+    calls = []
+
+    def failing_then_stopping():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database went away")
+        worker.stop()
+        return worker.dispatcher.run_once()
+
+    monkeypatch.setattr(worker, "cycle", failing_then_stopping)
+    alphasms_settings["WORKER_POLL_S"] = 0
+    worker.run()
+    assert len(calls) == 2  # the first failure did not end the loop

@@ -12,6 +12,7 @@ import datetime as dt
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -28,31 +29,100 @@ from alphasms.appointments.models import (
 )
 from alphasms.appointments.services.matching import CustomerIndex, norm
 from alphasms.conf import app_settings
+from alphasms.messaging.gateways.http import url_for_log
 from alphasms.messaging.models import OutboundMessage
 from alphasms.messaging.services.lifecycle import cancel_pending
 
 log = logging.getLogger("alphasms.import")
 
 
+class RowIssue(NamedTuple):
+    """A rejected row or a warning about one: physical line (1 = header), field, German and English reason."""
+
+    line: int
+    field: str
+    reason: str
+    reason_en: str
+
+
 @dataclass
 class ImportReport:
-    """What an import did: counts, and the events staff must look at (summary, start, reason)."""
+    """What an import did, for the command line, the JSON output and staff.
+
+    ``created``/``updated``/``unchanged``/``cancelled`` count appointments; ``customers_*`` count the
+    customers a CSV file named (each once, however many rows name them; "updated" only when a stored
+    value really changed) and ``consents_recorded`` the opt-ins it added. ``unmatched`` are events
+    without a customer (summary, start, reason); ``rejected`` rows were not applied; ``warnings``
+    are about rows that were applied (an unusable mobile number, a past appointment);
+    ``ignored_columns`` are (header, German note, English note) for columns the import did not read.
+    """
 
     created: int = 0
     updated: int = 0
     unchanged: int = 0
     cancelled: int = 0
+    customers_created: int = 0
+    customers_updated: int = 0
+    customers_unchanged: int = 0
+    consents_recorded: int = 0
     unmatched: list[tuple[str, str, str]] = field(default_factory=list)
-    rejected: list[tuple[int, str, str]] = field(default_factory=list)  # line, field, reason
+    rejected: list[RowIssue] = field(default_factory=list)
+    warnings: list[RowIssue] = field(default_factory=list)
+    ignored_columns: list[tuple[str, str, str]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, object]:
+    @property
+    def changed(self) -> bool:
+        """True when the import changed anything: appointments, customers or consent."""
+        return bool(
+            self.created
+            or self.updated
+            or self.cancelled
+            or self.customers_created
+            or self.customers_updated
+            or self.consents_recorded
+        )
+
+    def counts(self) -> dict[str, int]:
+        """The numbers only (for logs)."""
         return {
             "created": self.created,
             "updated": self.updated,
             "unchanged": self.unchanged,
             "cancelled": self.cancelled,
+            "customers_created": self.customers_created,
+            "customers_updated": self.customers_updated,
+            "customers_unchanged": self.customers_unchanged,
+            "consents_recorded": self.consents_recorded,
+            "unmatched": len(self.unmatched),
+            "rejected": len(self.rejected),
+            "warnings": len(self.warnings),
+        }
+
+    def as_dict(self) -> dict[str, object]:
+        def issues(items: list[RowIssue]) -> list[dict[str, object]]:
+            return [
+                {"line": i.line, "field": i.field, "reason": i.reason, "reason_en": i.reason_en}
+                for i in items
+            ]
+
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "cancelled": self.cancelled,
+            "customers": {
+                "created": self.customers_created,
+                "updated": self.customers_updated,
+                "unchanged": self.customers_unchanged,
+            },
+            "consents_recorded": self.consents_recorded,
+            "changed": self.changed,
             "unmatched": [{"summary": s, "start": t, "reason": r} for s, t, r in self.unmatched],
-            "rejected": [{"line": n, "field": f, "reason": r} for n, f, r in self.rejected],
+            "rejected": issues(self.rejected),
+            "warnings": issues(self.warnings),
+            "ignored_columns": [
+                {"column": c, "reason": de, "reason_en": en} for c, de, en in self.ignored_columns
+            ],
         }
 
 
@@ -100,11 +170,8 @@ def import_ics(
         for appointment in gone:
             if (appointment.external_uid, appointment.recurrence_id) not in seen:
                 _cancel(appointment, "occurrence no longer in the calendar", report)
-    log.info(
-        "ics import source=%s %s",
-        source_name,
-        {k: v for k, v in report.as_dict().items() if isinstance(v, int)},
-    )
+    # source_name may be a subscription URL with a token in it: log the host only
+    log.info("ics import source=%s %s", url_for_log(source_name), report.counts())
     return report
 
 

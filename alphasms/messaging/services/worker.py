@@ -17,6 +17,7 @@ from alphasms.appointments.services.planning import plan
 from alphasms.appointments.services.subscriptions import refresh_due
 from alphasms.conf import app_settings
 from alphasms.messaging.services.dispatch import Dispatcher, DispatchStats
+from alphasms.privacy.retention import purge_if_due
 
 log = logging.getLogger("alphasms.worker")
 
@@ -33,13 +34,22 @@ class Worker:
         close_old_connections()
         plan()
         refresh_due()
+        purge_if_due()
         return self.dispatcher.run_once()
 
     def run(self, once: bool = False) -> None:
         """Loop until stopped (or one cycle with ``once``)."""
         log.info("worker %s started", self.dispatcher.worker_id)
         while not self.stopped.is_set():
-            stats = self.cycle()
+            try:
+                stats = self.cycle()
+            except Exception:
+                # A dead worker sends nothing at all; log with the traceback and try again after a pause.
+                log.exception("worker cycle failed; retrying in %s s", app_settings.WORKER_POLL_S)
+                if once:
+                    raise
+                self.stopped.wait(max(app_settings.WORKER_POLL_S, 1.0))
+                continue
             if stats.claimed:
                 log.info("cycle claimed=%d outcomes=%s", stats.claimed, stats.outcomes)
             if once:

@@ -1,7 +1,7 @@
 """``alphasms phone normalize INPUT [--country CC] [--json]``: a typed number as E.164, its type, whether
 an SMS can reach it, and every reason staff should look at it (``flags``).
 
-Exit codes: 0 a number was found, 1 none could be made from the input.
+Exit codes: 0 a number was found, 1 none could be made from the input, 2 usage error.
 """
 
 from __future__ import annotations
@@ -11,28 +11,48 @@ import sys
 from typing import Any
 
 import phonenumbers
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from alphasms.cli_text import cli_language, t
+from alphasms.commands import AlphaCommand, UsageError, shown
 from alphasms.messaging.phone import FLAG_MESSAGES, to_e164
 
 
-class Command(BaseCommand):
+class Command(AlphaCommand):
     help = "Normalisiert eine Telefonnummer nach E.164 und sagt, ob eine SMS sie erreicht."
+    help_en = "Normalises a phone number to E.164 and says whether an SMS reaches it."
     requires_system_checks: list[str] = []
+    requires_migrations_checks = False
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("input", help="die Nummer, wie sie eingegeben wurde")
-        parser.add_argument("--country", help="Land des Kunden (ISO 3166), sonst Standard DE")
-        parser.add_argument("--default-country", default="DE", help="Land des Standorts (Standard DE)")
+        parser.add_argument(
+            "input",
+            metavar=t("NUMMER", "INPUT"),
+            help=t("die Nummer, wie sie eingegeben wurde", "the number as it was typed"),
+        )
+        parser.add_argument(
+            "--country",
+            help=t("Land des Kunden (ISO 3166), sonst Standard DE", "the customer's country (ISO 3166)"),
+        )
+        parser.add_argument(
+            "--default-country",
+            default="DE",
+            help=t("Land des Standorts (Standard DE)", "the location's country (default DE)"),
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         for name in ("country", "default_country"):
             value = options[name]
             if value and value.upper() not in phonenumbers.SUPPORTED_REGIONS:
-                raise CommandError(
-                    f"--{name.replace('_', '-')}: {value!r} ist kein Ländercode (z. B. DE, AT)"
+                option = f"--{name.replace('_', '-')}"
+                raise UsageError(
+                    t(
+                        f"{option}: {shown(value)!r} ist kein Ländercode – zwei Buchstaben nach ISO 3166, "
+                        "z. B. DE oder AT.",
+                        f"{option}: {shown(value)!r} is not a country code – two letters as in ISO 3166, "
+                        "e.g. DE or AT.",
+                    )
                 )
         result = to_e164(options["input"], options["country"], options["default_country"].upper())
         language = 0 if cli_language() == "de" else 1

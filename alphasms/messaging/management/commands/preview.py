@@ -9,11 +9,12 @@ import datetime as dt
 import json
 from typing import Any, TypedDict
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.db import transaction
 
 from alphasms.appointments.services.planning import plan, render_with_replacements
 from alphasms.cli_text import t
+from alphasms.commands import AlphaCommand, parse_instant
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
 from alphasms.messaging.services.cost import sms_cost
 
@@ -33,17 +34,6 @@ class PreviewItem(TypedDict):
     status: str
     cost: dict[str, object] | None
     replacements: list[dict[str, object]]
-
-
-def parse_instant(value: str, name: str) -> dt.datetime:
-    """Parse an ISO 8601 instant; naive values are UTC. Raises CommandError naming ``name``."""
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise CommandError(
-            f"{name}: {value!r} ist kein ISO-8601-Zeitpunkt (z. B. 2026-12-01T18:00Z)"
-        ) from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def _iso(value: dt.datetime) -> str:
@@ -99,11 +89,17 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
     return items
 
 
-class Command(BaseCommand):
+class Command(AlphaCommand):
     help = "Zeigt jede Nachricht, die bis zum angegebenen Zeitpunkt versendet würde (ändert nichts)."
+    help_en = "Shows every message that would go out until the given instant (changes nothing)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--until", required=True, help="ISO-8601-Zeitpunkt, z. B. 2026-12-02T00:00Z")
+        parser.add_argument(
+            "--until",
+            metavar="ISO",
+            required=True,
+            help=t("ISO-8601-Zeitpunkt, z. B. 2026-12-02T00:00Z", "ISO 8601 instant, e.g. 2026-12-02T00:00Z"),
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:

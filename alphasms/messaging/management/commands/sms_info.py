@@ -11,9 +11,10 @@ import json
 from typing import Any
 
 import phonenumbers
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from alphasms.cli_text import t
+from alphasms.commands import AlphaCommand, UsageError, shown
 from alphasms.messaging.encoding import analyse, smart_replace
 from alphasms.messaging.models import SmsPrice
 
@@ -25,22 +26,35 @@ def price_minor(country: str) -> tuple[int, str] | None:
     return None if price is None else (price.price_per_part_minor, price.currency)
 
 
-class Command(BaseCommand):
+class Command(AlphaCommand):
     help = "Zeigt Kodierung (GSM-7/UCS-2), SMS-Teile und Kosten eines Textes."
+    help_en = "Shows encoding (GSM-7/UCS-2), SMS parts and cost of a text."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("text")
-        parser.add_argument("--smart", action="store_true", help="typografische Zeichen ersetzen (NFC)")
-        parser.add_argument("--country", default="DE", help="Zielland für den Preis (ISO 3166, Standard DE)")
+        parser.add_argument("text", metavar="TEXT")
+        parser.add_argument(
+            "--smart",
+            action="store_true",
+            help=t("typografische Zeichen ersetzen (NFC)", "replace typographic characters (NFC)"),
+        )
+        parser.add_argument(
+            "--country",
+            default="DE",
+            help=t(
+                "Zielland für den Preis (ISO 3166, Standard DE)", "destination for the price (default DE)"
+            ),
+        )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
         country = options["country"].upper()
         if country not in phonenumbers.SUPPORTED_REGIONS:
-            raise CommandError(
+            raise UsageError(
                 t(
-                    f"--country: {country!r} ist kein Ländercode (z. B. DE)",
-                    f"--country: {country!r} is not a country code (e.g. DE)",
+                    f"--country: {shown(country)!r} ist kein Ländercode – zwei Buchstaben nach ISO 3166, "
+                    "z. B. DE.",
+                    f"--country: {shown(country)!r} is not a country code – two letters as in ISO 3166, "
+                    "e.g. DE.",
                 )
             )
         text, replacements = smart_replace(options["text"]) if options["smart"] else (options["text"], ())
@@ -66,7 +80,10 @@ class Command(BaseCommand):
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
             return
-        unit = "Septette" if info.encoding.value == "GSM-7" else "UTF-16-Einheiten"
+        if info.encoding.value == "GSM-7":
+            unit = t("Septette", "septets")
+        else:
+            unit = t("UTF-16-Einheiten", "UTF-16 code units")
         self.stdout.write(f"{info.encoding.value}: {info.segments} SMS, {info.units} {unit}")
         if info.non_gsm_chars:
             chars = " ".join(repr(c) for c in info.non_gsm_chars)

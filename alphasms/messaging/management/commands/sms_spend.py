@@ -8,16 +8,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 from django.utils import timezone
 
 from alphasms.appointments.models import Location
 from alphasms.cli_text import t
+from alphasms.commands import AlphaCommand
 from alphasms.messaging.services.cost import month_spend_minor, month_start
 
 
-class Command(BaseCommand):
+class Command(AlphaCommand):
     help = "Zeigt die SMS-Kosten des laufenden Monats je Standort und das Budget."
+    help_en = "Shows this month's SMS spend per location against its budget."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--json", action="store_true")
