@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from alphasms.appointments import models
+from alphasms.privacy.admin_audit import AuditedAdmin, actor_of
 
 
 @admin.register(models.Location)
@@ -15,11 +20,51 @@ class LocationAdmin(admin.ModelAdmin[models.Location]):
 
 
 @admin.register(models.Customer)
-class CustomerAdmin(admin.ModelAdmin[models.Customer]):
-    list_display = ["customer_number", "family_name", "given_name", "mobile_e164", "mobile_sms_ok", "email"]
+class CustomerAdmin(AuditedAdmin[models.Customer]):
+    """Customers; deleting one is the full erasure (Art. 17), restriction is shown and set by action."""
+
+    list_display = [
+        "customer_number",
+        "family_name",
+        "given_name",
+        "mobile_e164",
+        "mobile_sms_ok",
+        "email",
+        "restricted",
+    ]
     search_fields = ["customer_number", "family_name", "given_name", "mobile_e164", "email"]
-    list_filter = ["mobile_sms_ok", "language"]
+    list_filter = ["mobile_sms_ok", "language", ("restricted_at", admin.EmptyFieldListFilter)]
     readonly_fields = ["mobile_flags", "restricted_at", "created_at", "updated_at"]
+    actions = ["restrict_processing", "lift_restriction"]
+
+    @admin.display(boolean=True, description=_("eingeschränkt (Art. 18)"))
+    def restricted(self, customer: models.Customer) -> bool:
+        return customer.restricted_at is not None
+
+    def get_deleted_objects(self, objs: Any, request: HttpRequest) -> Any:
+        # The erasure removes the person's consents, messages and reports itself (the registry), even
+        # where their own admin pages allow no deleting (the consent ledger): no extra permission needed.
+        deleted, counts, _, protected = super().get_deleted_objects(objs, request)
+        return deleted, counts, set(), protected
+
+    def delete_model(self, request: HttpRequest, obj: models.Customer) -> None:
+        from alphasms.privacy.subject_rights import erase
+
+        erase(obj, actor_of(request))
+
+    @admin.action(description=_("Verarbeitung einschränken (Art. 18, Richtigkeit bestritten)"))
+    def restrict_processing(self, request: HttpRequest, queryset: QuerySet[models.Customer]) -> None:
+        from alphasms.privacy.subject_rights import RestrictionBasis, restrict
+
+        for customer in queryset:
+            restrict(customer, actor_of(request), RestrictionBasis.ACCURACY)
+
+    @admin.action(description=_("Einschränkung aufheben"))
+    def lift_restriction(self, request: HttpRequest, queryset: QuerySet[models.Customer]) -> None:
+        from alphasms.privacy.subject_rights import unrestrict
+
+        for customer in queryset:
+            unrestrict(customer, actor_of(request))
 
 
 @admin.register(models.AppointmentType)
@@ -28,7 +73,7 @@ class AppointmentTypeAdmin(admin.ModelAdmin[models.AppointmentType]):
 
 
 @admin.register(models.Appointment)
-class AppointmentAdmin(admin.ModelAdmin[models.Appointment]):
+class AppointmentAdmin(AuditedAdmin[models.Appointment]):
     list_display = ["start_at", "customer", "summary", "location", "status", "source"]
     list_filter = ["status", "source", "location", "all_day"]
     search_fields = ["summary", "customer__family_name", "external_uid"]

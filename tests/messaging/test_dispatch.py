@@ -217,3 +217,19 @@ def test_the_worker_loop_outlives_a_failing_cycle(alphasms_settings, monkeypatch
     alphasms_settings["WORKER_POLL_S"] = 0
     worker.run()
     assert len(calls) == 2  # the first failure did not end the loop
+
+
+def test_the_outbox_file_holds_exactly_the_fields_that_may_leave(alphasms_settings, location, tmp_path):
+    import json
+    from pathlib import Path
+
+    alphasms_settings["SMS_GATEWAY"] = "outbox"
+    make_rule()
+    make_appointment(location, make_customer(), START)
+    plan(DUE - dt.timedelta(days=1))
+    run_at(DUE)
+    (written,) = Path(alphasms_settings["OUTBOX_DIR"]).glob("*.json")
+    payload = json.loads(written.read_text(encoding="utf-8"))
+    assert set(payload) == {"to", "text", "sender_id", "reference"}  # DESIGN.md invariant 6
+    assert payload["to"] == "+4915112345678" and payload["sender_id"] == "Praxis"
+    assert payload["reference"] == str(DeliveryAttempt.objects.get().id)
