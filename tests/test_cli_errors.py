@@ -22,9 +22,9 @@ from alphasms.appointments.csvparse import CsvFormatError, read_csv
 from alphasms.appointments.models import CalendarSubscription, Location
 from alphasms.cli import main
 from alphasms.commands import UsageError
+from alphasms.messaging.gateways.http import redact_url
 from alphasms.messaging.management.commands.run import listen_error
 from alphasms.testing.fake_http import CannedResponse, FakeHttpServer
-from alphasms.urls_redact import redact_url
 
 DATA = Path(__file__).resolve().parent / "data"
 PRAXIS_ICS = DATA / "practice" / "praxis.ics"

@@ -28,6 +28,7 @@ import datetime as dt
 import enum
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypedDict
 
 from django.db import IntegrityError, transaction
@@ -255,7 +256,24 @@ def _redacted_recipient() -> Case:
 
 def _blank_message_texts(cutoff: dt.datetime) -> tuple[int, str]:
     count = message_texts_in_scope(cutoff).update(subject="", body="", recipient=_redacted_recipient())
-    return count, ""
+    files = delete_old_message_files(cutoff)
+    return count, f" files={files}" if files else ""
+
+
+def delete_old_message_files(cutoff: dt.datetime) -> int:
+    """Delete the copies of messages kept as files — the ``outbox`` gateway's JSON files and the local
+    mail sink's Maildir — last written before ``cutoff``. Returns how many files were deleted."""
+    folders = [Path(app_settings.OUTBOX_DIR)]
+    folders += [Path(app_settings.MAIL_SINK_DIR) / sub for sub in ("new", "cur")]
+    deleted = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for item in folder.iterdir():
+            if item.is_file() and dt.datetime.fromtimestamp(item.stat().st_mtime, dt.UTC) < cutoff:
+                item.unlink(missing_ok=True)
+                deleted += 1
+    return deleted
 
 
 def _delete_delivery_reports(cutoff: dt.datetime) -> tuple[int, str]:

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -429,3 +430,30 @@ class TestCommand:
         help_en = " ".join(PurgeCommand().create_parser("alphasms", "privacy_purge").format_help().split())
         assert "45 days after a message was due" in help_en
         assert "--dry-run" in help_en and "count only, change nothing" in help_en
+
+
+def test_outbox_files_and_mail_sink_copies_age_out_with_the_message_texts(alphasms_settings, tmp_path):
+    import os
+
+    from alphasms.privacy.retention import delete_old_message_files
+
+    outbox = Path(alphasms_settings["OUTBOX_DIR"])
+    maildir = tmp_path / "mail"
+    alphasms_settings["MAIL_SINK_DIR"] = str(maildir)
+    for folder in (outbox, maildir / "new", maildir / "cur"):
+        folder.mkdir(parents=True)
+    now = dt.datetime(2027, 6, 1, tzinfo=dt.UTC)
+    old, fresh = now - dt.timedelta(days=91), now - dt.timedelta(days=89)
+    files = {}
+    for name, folder, when in (
+        ("a.json", outbox, old),
+        ("b.json", outbox, fresh),
+        ("m1", maildir / "new", old),
+        ("m2", maildir / "cur", fresh),
+    ):
+        path = folder / name
+        path.write_text("+4915112345678")
+        os.utime(path, (when.timestamp(), when.timestamp()))
+        files[name] = path
+    assert delete_old_message_files(now - dt.timedelta(days=90)) == 2
+    assert sorted(p.name for p in files.values() if p.exists()) == ["b.json", "m2"]

@@ -136,7 +136,8 @@ class BlockedAddress(ValueError):
 
 
 def url_for_log(url: str) -> str:
-    """``url`` reduced to scheme, host and port for logs: ``https://calendar.example:8443/…``.
+    """``url`` reduced to scheme, host and port for logs (``redact_url`` below keeps the path for
+    messages to the user, who must see which URL failed): ``https://calendar.example:8443/…``.
 
     Calendar URLs carry their secret in the query (``?token=…``) or in the path (Google's
     ``…/private-<token>/basic.ics``, Nextcloud's ``/public-calendars/<token>``), so both are dropped;
@@ -146,6 +147,35 @@ def url_for_log(url: str) -> str:
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return url
     return f"{parts.scheme}://{_host(url)}/…"
+
+
+ELLIPSIS = "…"
+
+
+def redact_url(url: str) -> str:
+    """``url`` without userinfo, every query value replaced by "…" and a fragment shortened to "…".
+
+    >>> redact_url("http://user:pw@host:8080/p?key=SECRET&x=&TOKEN#frag")
+    'http://host:8080/p?key=…&x=…&…#…'
+
+    Text that is no URL with a host comes back unchanged.
+    """
+    try:
+        parts = urllib.parse.urlsplit(url)
+    except ValueError:  # e.g. an unbalanced "[" in the host
+        return url.split("@", 1)[-1] if "://" not in url else url.split("://", 1)[0] + "://" + ELLIPSIS
+    if not parts.netloc:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    # a pair without "=" ("?SECRET") may itself be the secret: only named values keep their name
+    query = "&".join(
+        f"{pair.partition('=')[0]}={ELLIPSIS}" if "=" in pair else ELLIPSIS
+        for pair in parts.query.split("&")
+        if pair
+    )
+    return urllib.parse.urlunsplit(
+        (parts.scheme, netloc, parts.path, query, ELLIPSIS if parts.fragment else "")
+    )
 
 
 def _public_addresses(url: str, allowed_hosts: Sequence[str] | None) -> list[str] | None:

@@ -19,7 +19,7 @@ from pathlib import Path
 from alphasms.appointments.csvparse import CsvFormatError
 from alphasms.cli_text import t
 from alphasms.commands import UsageError, shown
-from alphasms.urls_redact import redact_url
+from alphasms.messaging.gateways.http import redact_url
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
 _KINDS = {
