@@ -129,8 +129,18 @@ class AppSettings:
         return int(self._get("RETENTION_INACTIVE_CUSTOMERS_DAYS"))
 
     def gateway_setting(self, name: str) -> str:
-        """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset)."""
-        return str(settings.ALPHASMS.get(name, ""))
+        """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset).
+
+        Lookup order: the ``ALPHASMS`` settings dict (tests override it), then the environment variable
+        ``ALPHASMS_<name>``, then the file named by ``ALPHASMS_<name>_FILE`` (secrets). So a new gateway
+        needs no edit of settings.py; its variables are documented in its README and in README.md.
+        """
+        value = settings.ALPHASMS.get(name)
+        if value not in (None, ""):
+            return str(value)
+        from alphasms.project.settings import env
+
+        return env(f"ALPHASMS_{name}")
 
 
 app_settings = AppSettings()

@@ -144,6 +144,26 @@ class DeliveryAttempt(models.Model):
         return f"{self.gateway} {self.id} {self.outcome}"
 
 
+class AttemptPart(models.Model):
+    """One SMS part of an attempt, for providers that give each part its own id and report (Vonage's
+    SMS API, SMPP). The message is delivered when every part is; a failed part makes it undelivered."""
+
+    attempt = models.ForeignKey(
+        DeliveryAttempt, on_delete=models.CASCADE, related_name="parts", verbose_name=_("Zustellversuch")
+    )
+    sequence = models.PositiveSmallIntegerField(_("Teil"))
+    gateway_message_id = models.CharField(_("Nachrichten-ID des Anbieters"), max_length=200, db_index=True)
+    status = models.CharField(_("Status"), max_length=12, default="accepted")
+
+    class Meta:
+        verbose_name = _("SMS-Teil")
+        verbose_name_plural = _("SMS-Teile")
+        ordering = ["attempt", "sequence"]
+
+    def __str__(self) -> str:
+        return f"{self.attempt_id}/{self.sequence} {self.status}"
+
+
 class DeliveryReport(models.Model):
     """A status event from the provider (DLR) for one attempt; ``dedupe_key`` makes a repeat one event."""
 

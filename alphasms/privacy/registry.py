@@ -210,6 +210,14 @@ def _build() -> dict[str, Registration]:
             _by_message("messaging.deliveryreport", "attempt__message"),
         ),
         _registration(
+            _model("messaging.attemptpart"),
+            (
+                "SMS-Teile eines Versuchs (IDs und Status beim Anbieter)",
+                "SMS parts of an attempt (provider ids, status)",
+            ),
+            _by_message("messaging.attemptpart", "attempt__message"),
+        ),
+        _registration(
             _model("messaging.deliveryattempt"),
             ("Zustellversuche (Anbieter, Zeit, Ergebnis)", "delivery attempts (provider, time, outcome)"),
             _by_message("messaging.deliveryattempt", "message"),

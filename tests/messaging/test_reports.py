@@ -105,3 +105,27 @@ def test_a_report_resolves_an_unknown_attempt_and_its_pending_resend(sent_attemp
     message.refresh_from_db()
     sent_attempt.refresh_from_db()
     assert (message.status, sent_attempt.outcome) == (MessageStatus.DELIVERED, AttemptOutcome.SENT)
+
+
+@pytest.fixture
+def two_part_attempt(sent_attempt):
+    from alphasms.messaging.models import AttemptPart
+
+    AttemptPart.objects.create(attempt=sent_attempt, sequence=1, gateway_message_id="part-1")
+    AttemptPart.objects.create(attempt=sent_attempt, sequence=2, gateway_message_id="part-2")
+    return sent_attempt
+
+
+def test_a_message_in_parts_is_delivered_only_when_every_part_is(two_part_attempt):
+    post(dlr("DELIVERED", msg_id="part-2"))
+    assert OutboundMessage.objects.get().status == MessageStatus.SENT
+    post(dlr("DELIVERED", msg_id="part-1"))
+    assert OutboundMessage.objects.get().status == MessageStatus.DELIVERED
+    assert sorted(two_part_attempt.parts.values_list("status", flat=True)) == ["delivered", "delivered"]
+
+
+def test_one_failed_part_makes_the_message_undelivered(two_part_attempt):
+    post(dlr("DELIVERED", msg_id="part-1"))
+    post(dlr("NOTDELIVERED", msg_id="part-2"))
+    post(dlr("TRANSMITTED", msg_id="part-2"))  # late and out of order: the part stays failed
+    assert OutboundMessage.objects.get().status == MessageStatus.UNDELIVERED

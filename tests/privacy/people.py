@@ -15,6 +15,7 @@ from alphasms.appointments.models import Appointment, Channel, Customer, Locatio
 from alphasms.appointments.services.planning import plan
 from alphasms.messaging.models import (
     AttemptOutcome,
+    AttemptPart,
     DeliveryAttempt,
     DeliveryReport,
     MessageStatus,
@@ -75,6 +76,7 @@ def _sent(message: OutboundMessage, who: dict[str, str]) -> None:
         message=message, gateway="fake", started_at=now, finished_at=now, outcome=AttemptOutcome.SENT
     )
     set_status(message, MessageStatus.SENT, note="fake", gateway="fake")
+    AttemptPart.objects.create(attempt=attempt, sequence=1, gateway_message_id=f"part-{attempt.pk}")
     raw = {"to": who["mobile"].lstrip("+"), "status": "DELIVERED", "text": message.body}
     DeliveryReport.objects.create(
         attempt=attempt, status="delivered", received_at=now, raw=raw, dedupe_key=f"dlr-{attempt.pk}"

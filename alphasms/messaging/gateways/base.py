@@ -69,11 +69,14 @@ class RequestSpec:
 
 @dataclass(frozen=True)
 class SendResult:
-    """What the provider said on acceptance: its message id ("" if it has none), status, segments."""
+    """What the provider said on acceptance: its message id ("" if it has none), status, segments, and
+    — for providers that give every part its own id and report (Vonage SMS API, SMPP) — the part ids
+    in order (``part_ids``; then ``gateway_message_id`` is the first part's)."""
 
     gateway_message_id: str
     status: DeliveryStatus = DeliveryStatus.ACCEPTED
     segments: int = 1
+    part_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,15 @@ from alphasms.messaging.gateways.errors import GatewayMisconfigured
 GATEWAYS: dict[str, str] = {
     "outbox": "alphasms.messaging.gateways.outbox.gateway.OutboxGateway",
     "sevenio": "alphasms.messaging.gateways.sevenio.gateway.SevenioGateway",
+    "twilio": "alphasms.messaging.gateways.twilio.gateway.TwilioGateway",
+    "vonage": "alphasms.messaging.gateways.vonage.gateway.VonageGateway",
+    "android": "alphasms.messaging.gateways.android.gateway.AndroidGateway",
+    "websms": "alphasms.messaging.gateways.websms.gateway.WebsmsGateway",
+    "sipgate": "alphasms.messaging.gateways.sipgate.gateway.SipgateGateway",
+    "gtx": "alphasms.messaging.gateways.gtx.gateway.GtxGateway",
+    "generic_http": "alphasms.messaging.gateways.generic_http.gateway.GenericHttpGateway",
+    "kannel": "alphasms.messaging.gateways.kannel.gateway.KannelGateway",
+    "smpp": "alphasms.messaging.gateways.smpp.gateway.SmppGateway",
     "fake": "alphasms.messaging.gateways.fake.gateway.FakeGateway",
 }
 

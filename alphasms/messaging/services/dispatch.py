@@ -32,12 +32,13 @@ from django.utils import timezone
 from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutcomePolicy
 from alphasms.appointments.services.planning import next_window_opening, recipient_for, replan
 from alphasms.conf import app_settings
-from alphasms.messaging.gateways.base import Gateway, OutboundSms
+from alphasms.messaging.gateways.base import Gateway, OutboundSms, SendResult
 from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured, RateLimited
 from alphasms.messaging.gateways.registry import active_sms_gateway
 from alphasms.messaging.models import (
     CLAIMABLE,
     AttemptOutcome,
+    AttemptPart,
     DeliveryAttempt,
     MessageStatus,
     OutboundMessage,
@@ -234,7 +235,7 @@ class Dispatcher:
         message.save(update_fields=["attempt_count", "gateway"])
         started = time.monotonic()
         try:
-            gateway_message_id, segments = self._call_provider(message, attempt)
+            result = self._call_provider(message, attempt)
         except GatewayMisconfigured as exc:
             return self._misconfigured(message, attempt, exc)
         except GatewayError as exc:
@@ -242,11 +243,15 @@ class Dispatcher:
         with transaction.atomic():
             attempt.outcome = AttemptOutcome.SENT
             attempt.finished_at = timezone.now()
-            attempt.gateway_message_id = gateway_message_id
-            attempt.segments = segments
+            attempt.gateway_message_id = result.gateway_message_id
+            segments = attempt.segments = result.segments
             cost = sms_cost(message.recipient, segments) if message.channel == Channel.SMS else None
             attempt.cost_minor, attempt.currency = (cost.minor, cost.currency) if cost else (None, "")
             record_usage(message, segments, cost, attempt.finished_at)
+            AttemptPart.objects.bulk_create(
+                AttemptPart(attempt=attempt, sequence=n, gateway_message_id=part_id)
+                for n, part_id in enumerate(result.part_ids, 1)
+            )
             attempt.duration_ms = int((time.monotonic() - started) * 1000)
             attempt.save()
             set_status(message, MessageStatus.SENT, note=attempt.gateway, lease_until=None, error_code="")
@@ -332,10 +337,10 @@ class Dispatcher:
     def _gateway_slug(self, message: OutboundMessage) -> str:
         return self.sms_gateway.slug if message.channel == Channel.SMS else "smtp"
 
-    def _call_provider(self, message: OutboundMessage, attempt: DeliveryAttempt) -> tuple[str, int]:
+    def _call_provider(self, message: OutboundMessage, attempt: DeliveryAttempt) -> SendResult:
         if message.channel == Channel.EMAIL:
             send = self._send_email or _send_email_via_smtp
-            return send(message, str(attempt.id)), 0
+            return SendResult(gateway_message_id=send(message, str(attempt.id)), segments=0)
         self.pacer.wait()
         sms = OutboundSms(
             reference=str(attempt.id),
@@ -349,7 +354,7 @@ class Dispatcher:
         except RateLimited as exc:
             self.pacer.hold_off(exc.retry_after_s or BACKOFF_BASE_S)
             raise
-        return result.gateway_message_id, result.segments
+        return result
 
     def _failed_call(
         self, message: OutboundMessage, attempt: DeliveryAttempt, exc: GatewayError, started: float

@@ -20,6 +20,7 @@ from alphasms.messaging.models import (
     PENDING,
     STATUS_RANK,
     AttemptOutcome,
+    AttemptPart,
     DeliveryAttempt,
     DeliveryReport,
     MessageStatus,
@@ -42,16 +43,52 @@ _MESSAGE_STATUS: dict[DeliveryStatus, MessageStatus | None] = {
 }
 
 
-def _find_attempt(gateway: str, event: DlrEvent) -> DeliveryAttempt | None:
+# Forward-only rank of a part's status: a report never moves a part back.
+_PART_RANK = {
+    DeliveryStatus.ACCEPTED: 0, DeliveryStatus.QUEUED: 0, DeliveryStatus.UNKNOWN: 0, DeliveryStatus.SENT: 1,
+    DeliveryStatus.DELIVERED: 2, DeliveryStatus.UNDELIVERED: 2, DeliveryStatus.EXPIRED: 2,
+    DeliveryStatus.REJECTED: 2, DeliveryStatus.FAILED: 2,
+}  # fmt: skip
+
+
+def _find_attempt(gateway: str, event: DlrEvent) -> tuple[DeliveryAttempt | None, AttemptPart | None]:
     qs = DeliveryAttempt.objects.select_related("message").filter(gateway=gateway)
+    if event.gateway_message_id:
+        part = (
+            AttemptPart.objects.select_related("attempt__message")
+            .filter(attempt__gateway=gateway, gateway_message_id=event.gateway_message_id)
+            .first()
+        )
+        if part is not None:
+            return part.attempt, part
     if event.reference:
         try:
-            return qs.filter(pk=uuid.UUID(event.reference)).first()
+            return qs.filter(pk=uuid.UUID(event.reference)).first(), None
         except ValueError:
-            return None  # not one of our references
+            return None, None  # not one of our references
     if event.gateway_message_id:
-        return qs.filter(gateway_message_id=event.gateway_message_id).first()
-    return None
+        return qs.filter(gateway_message_id=event.gateway_message_id).first(), None
+    return None, None
+
+
+def _combined(attempt: DeliveryAttempt, part: AttemptPart, status: DeliveryStatus) -> DeliveryStatus:
+    """Record ``status`` on ``part`` (forward only) and return the whole message's status: a failed
+    part fails it; it is delivered only when every part is; otherwise it is still on its way."""
+    if _PART_RANK[status] > _PART_RANK[DeliveryStatus(part.status)]:
+        part.status = status.value
+        part.save(update_fields=["status"])
+    statuses = [DeliveryStatus(s) for s in attempt.parts.values_list("status", flat=True)]
+    for failure in (
+        DeliveryStatus.EXPIRED,
+        DeliveryStatus.UNDELIVERED,
+        DeliveryStatus.REJECTED,
+        DeliveryStatus.FAILED,
+    ):
+        if failure in statuses:
+            return failure
+    if all(s == DeliveryStatus.DELIVERED for s in statuses):
+        return DeliveryStatus.DELIVERED
+    return DeliveryStatus.SENT
 
 
 def _dedupe_key(gateway: str, event: DlrEvent) -> str:
@@ -68,7 +105,7 @@ def apply_reports(gateway: str, events: Iterable[DlrEvent]) -> int:
     """
     applied = 0
     for event in events:
-        attempt = _find_attempt(gateway, event)
+        attempt, part = _find_attempt(gateway, event)
         if attempt is None:
             log.info("dlr for unknown reference gateway=%s", gateway)
             continue
@@ -84,15 +121,16 @@ def apply_reports(gateway: str, events: Iterable[DlrEvent]) -> int:
                     raw=dict(event.raw),
                     dedupe_key=_dedupe_key(gateway, event),
                 )
-                _advance(attempt, event)
+                status = _combined(attempt, part, event.status) if part is not None else event.status
+                _advance(attempt, status, event.provider_status)
         except IntegrityError:
             continue  # the same report again: one event (invariant 4)
         applied += 1
     return applied
 
 
-def _advance(attempt: DeliveryAttempt, event: DlrEvent) -> None:
-    target = _MESSAGE_STATUS[event.status]
+def _advance(attempt: DeliveryAttempt, status: DeliveryStatus, provider_status: str) -> None:
+    target = _MESSAGE_STATUS[status]
     message = attempt.message
     if attempt.outcome == AttemptOutcome.UNKNOWN:
         # A report proves the request reached the provider: the unknown attempt is resolved as sent,
@@ -107,4 +145,4 @@ def _advance(attempt: DeliveryAttempt, event: DlrEvent) -> None:
     current_rank = STATUS_RANK.get(MessageStatus(message.status), 0)
     if current_rank == 0 or STATUS_RANK[target] <= current_rank:
         return  # not sent as far as we know, or already final: never move backwards
-    set_status(message, target, note=f"DLR {event.provider_status}".strip())
+    set_status(message, target, note=f"DLR {provider_status}".strip())
