@@ -76,6 +76,9 @@ _OVERVIEW = (
      "privacy documents records|notice [--language de|en] [--format md|html]",
      "Verzeichnis der Verarbeitungstätigkeiten (Art. 30) bzw. Datenschutzhinweise aus der Konfiguration",
      "records of processing (Art. 30) or privacy notice from the configuration"),
+    ("send-test --gateway NAME --to NUMMER_ODER_ADRESSE", "send-test --gateway NAME --to NUMBER_OR_ADDRESS",
+     "eine Testnachricht senden; bei Fehlern: Zugangsdaten, Absender, Nummer, Netz oder TLS?",
+     "send one test message; on failure: credentials, sender, number, network or TLS?"),
     ("createsuperuser, migrate, …", "createsuperuser, migrate, …",
      "Djangos eigene Befehle (Liste: alphasms help --commands)",
      "Django's own commands (list: alphasms help --commands)"),
@@ -84,6 +87,8 @@ _OVERVIEW = (
 
 def translate(argv: list[str]) -> list[str]:
     """Map ``alphasms`` words to Django command names; everything else passes through unchanged."""
+    if argv and argv[0] == "send-test":
+        return ["send_test", *argv[1:]]
     if len(argv) >= 2 and (argv[0], argv[1]) in _TWO_WORD:
         return [_TWO_WORD[(argv[0], argv[1])], *argv[2:]]
     return argv

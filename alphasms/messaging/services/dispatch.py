@@ -33,8 +33,12 @@ from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutc
 from alphasms.appointments.services.planning import next_window_opening, recipient_for, replan
 from alphasms.conf import app_settings
 from alphasms.messaging.gateways.base import Gateway, OutboundSms, SendResult
-from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured, RateLimited
-from alphasms.messaging.gateways.registry import active_sms_gateway
+from alphasms.messaging.gateways.errors import (
+    GatewayError,
+    GatewayMisconfigured,
+    GatewayUnavailable,
+    RateLimited,
+)
 from alphasms.messaging.models import (
     CLAIMABLE,
     AttemptOutcome,
@@ -47,6 +51,7 @@ from alphasms.messaging.models import (
 from alphasms.messaging.phone import redact
 from alphasms.messaging.services.cost import over_budget, record_usage, sms_cost
 from alphasms.messaging.services.lifecycle import record, set_status
+from alphasms.messaging.services.routing import GatewayPool, Route
 from alphasms.privacy.services import has_consent
 
 log = logging.getLogger("alphasms.dispatch")
@@ -63,28 +68,6 @@ def backoff_s(attempt_count: int) -> int:
 def default_worker_id() -> str:
     """``host:pid``, recorded on claimed rows so a message's log shows which worker held it."""
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-class Pacer:
-    """Spaces calls at most ``rate_per_s`` per second across threads (a provider's rate limit)."""
-
-    def __init__(self, rate_per_s: float) -> None:
-        self.interval_s = 1.0 / rate_per_s if rate_per_s > 0 else 0.0
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            slot = max(now, self._next)
-            self._next = slot + self.interval_s
-        if slot > now:
-            time.sleep(slot - now)
-
-    def hold_off(self, seconds: float) -> None:
-        """Push the next slot back, e.g. after a 429 with Retry-After."""
-        with self._lock:
-            self._next = max(self._next, time.monotonic() + seconds)
 
 
 @dataclass
@@ -113,20 +96,15 @@ class Dispatcher:
         self.worker_id = worker_id or default_worker_id()
         self._sms_gateway = sms_gateway
         self._send_email = send_email
-        self._pacer: Pacer | None = None
+        self._pool: GatewayPool | None = None
         self.stopping = threading.Event()
 
     @property
-    def sms_gateway(self) -> Gateway:
-        if self._sms_gateway is None:
-            self._sms_gateway = active_sms_gateway()
-        return self._sms_gateway
-
-    @property
-    def pacer(self) -> Pacer:
-        if self._pacer is None:
-            self._pacer = Pacer(self.sms_gateway.max_requests_per_second)
-        return self._pacer
+    def pool(self) -> GatewayPool:
+        """The SMS gateways of this worker (built on first use, so settings are read at call time)."""
+        if self._pool is None:
+            self._pool = GatewayPool(self._sms_gateway)
+        return self._pool
 
     # -- step ------------------------------------------------------------------------------------
     def run_once(self, now: dt.datetime | None = None) -> DispatchStats:
@@ -227,15 +205,21 @@ class Dispatcher:
         decision = self.check(message, now)
         if decision is not None:
             return decision
+        route = self.pool.choose(message) if message.channel == Channel.SMS else None
+        if message.channel == Channel.SMS and route is None:
+            return self._wait_for_gateway(message, now)
         attempt = DeliveryAttempt.objects.create(
-            message=message, gateway=self._gateway_slug(message), started_at=now, segments=message.segments
+            message=message,
+            gateway=route.gateway.slug if route else "smtp",
+            started_at=now,
+            segments=message.segments,
         )
         message.attempt_count += 1
         message.gateway = attempt.gateway
         message.save(update_fields=["attempt_count", "gateway"])
         started = time.monotonic()
         try:
-            result = self._call_provider(message, attempt)
+            result = self._call_provider(message, attempt, route)
         except GatewayMisconfigured as exc:
             return self._misconfigured(message, attempt, exc)
         except GatewayError as exc:
@@ -334,14 +318,26 @@ class Dispatcher:
         )
         return "held"
 
-    def _gateway_slug(self, message: OutboundMessage) -> str:
-        return self.sms_gateway.slug if message.channel == Channel.SMS else "smtp"
+    def _wait_for_gateway(self, message: OutboundMessage, now: dt.datetime) -> str:
+        """Every usable gateway's breaker is open: try again after the cooldown, without an attempt."""
+        retry_at = now + dt.timedelta(seconds=self.pool.primary.breaker.cooldown_s)
+        set_status(
+            message,
+            MessageStatus.RETRY_WAIT,
+            note="gateway failing (circuit breaker open)",
+            next_attempt_at=retry_at,
+            lease_until=None,
+            error_code="gateway_unavailable",
+            user_message=GatewayUnavailable.default_user_message,
+        )
+        return "retry_wait"
 
-    def _call_provider(self, message: OutboundMessage, attempt: DeliveryAttempt) -> SendResult:
-        if message.channel == Channel.EMAIL:
+    def _call_provider(
+        self, message: OutboundMessage, attempt: DeliveryAttempt, route: Route | None
+    ) -> SendResult:
+        if route is None:
             send = self._send_email or _send_email_via_smtp
             return SendResult(gateway_message_id=send(message, str(attempt.id)), segments=0)
-        self.pacer.wait()
         sms = OutboundSms(
             reference=str(attempt.id),
             to_e164=message.recipient,
@@ -349,11 +345,18 @@ class Dispatcher:
             sender_id=message.sender_id,
             segments=message.segments,
         )
-        try:
-            result = self.sms_gateway.send(sms)
-        except RateLimited as exc:
-            self.pacer.hold_off(exc.retry_after_s or BACKOFF_BASE_S)
-            raise
+        with route.slots:  # the gateway's concurrency limit
+            route.pacer.wait()
+            try:
+                result = route.gateway.send(sms)
+            except GatewayMisconfigured:
+                raise
+            except GatewayError as exc:
+                route.breaker.record(exc)
+                if isinstance(exc, RateLimited):
+                    route.pacer.hold_off(exc.retry_after_s or BACKOFF_BASE_S)
+                raise
+        route.breaker.record(None)
         return result
 
     def _failed_call(
