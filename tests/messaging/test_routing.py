@@ -10,7 +10,12 @@ import time_machine
 
 from alphasms.appointments.services.planning import plan
 from alphasms.messaging.gateways.base import OutboundSms
-from alphasms.messaging.gateways.errors import GatewayError, GatewayUnavailable, InvalidRecipient, OutcomeUnknown
+from alphasms.messaging.gateways.errors import (
+    GatewayError,
+    GatewayUnavailable,
+    InvalidRecipient,
+    OutcomeUnknown,
+)
 from alphasms.messaging.gateways.fake.gateway import FakeGateway
 from alphasms.messaging.models import DeliveryAttempt, MessageStatus, OutboundMessage
 from alphasms.messaging.services.dispatch import Dispatcher

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.conf import settings
 from django.test import override_settings
@@ -82,6 +80,6 @@ def test_missing_credentials_and_landlines_are_usage_errors(capsys):
 @pytest.mark.django_db
 def test_a_test_email_goes_through_the_mail_server(capsys):
     with FakeSmtpServer() as smtp, override_settings(**smtp.django_settings()):
-        code, out, _ = run("send-test", "--gateway", "smtp", "--to", "anna@example.org", capsys=capsys)
+        code, _, _ = run("send-test", "--gateway", "smtp", "--to", "anna@example.org", capsys=capsys)
     assert code == 0
     assert smtp.envelopes[0].rcpt_tos == ("anna@example.org",)
