@@ -76,7 +76,7 @@ _OVERVIEW = (
      "privacy documents records|notice [--language de|en] [--format md|html]",
      "Verzeichnis der Verarbeitungstätigkeiten (Art. 30) bzw. Datenschutzhinweise aus der Konfiguration",
      "records of processing (Art. 30) or privacy notice from the configuration"),
-    ("send-test --gateway NAME --to NUMMER_ODER_ADRESSE", "send-test --gateway NAME --to NUMBER_OR_ADDRESS",
+    ("send-test --gateway NAME --to NUMMER|ADRESSE", "send-test --gateway NAME --to NUMBER|ADDRESS",
      "eine Testnachricht senden; bei Fehlern: Zugangsdaten, Absender, Nummer, Netz oder TLS?",
      "send one test message; on failure: credentials, sender, number, network or TLS?"),
     ("createsuperuser, migrate, …", "createsuperuser, migrate, …",
