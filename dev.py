@@ -6,7 +6,9 @@
 
 The test command runs the suite on SQLite and, when ALPHASMS_TEST_POSTGRES_URL is set (CI sets it), a
 second time on that PostgreSQL server. The mock provider server (Stoplight Prism) is installed from npm
-into tests/node; Node.js and npm come from the system (on Debian/Ubuntu as root: apt-get install nodejs npm).
+into tests/node; Node.js and npm come from the system, and so does Kannel, the self-hosted SMS gateway the
+Kannel gateway is tested against (on Debian/Ubuntu as root, installed automatically:
+apt-get install nodejs npm kannel kannel-extras).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
+FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")  # Debian's kannel-extras: the fake SMSC Kannel tests use
 
 
 def say(text: str) -> None:
@@ -71,15 +74,22 @@ def install(extras: str = "") -> None:
 
 
 def ensure_node_tools() -> None:
-    """Install the pinned Prism mock server from tests/node/package-lock.json (npm ci)."""
-    if shutil.which("npm") is None:
-        if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
-            run("apt-get", "update", "-qq")
-            run("apt-get", "install", "-y", "-qq", "nodejs", "npm")
-        else:
+    """Install what the tests run against: Node.js/npm and the pinned Prism mock server (npm ci), and
+    Kannel (bearerbox, smsbox; fakesmsc is in kannel-extras) for the Kannel gateway's tests."""
+    missing = [] if shutil.which("npm") else ["nodejs", "npm"]
+    sbin = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
+    if shutil.which("bearerbox", path=sbin) is None or not FAKESMSC.exists():
+        missing += ["kannel", "kannel-extras"]
+    if missing:
+        debian = Path("/etc/debian_version").exists() and shutil.which("apt-get")
+        if not (hasattr(os, "geteuid") and os.geteuid() == 0 and debian):
             sys.exit(
-                "The tests need Node.js and npm for the provider mock server: apt-get install nodejs npm"
+                "The tests need Node.js/npm (provider mock server) and Kannel (self-hosted SMS gateway); "
+                f"install them as root: apt-get install {' '.join(missing)}"
             )
+        apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        run("apt-get", "update", "-qq", env=apt_env)
+        run("apt-get", "install", "-y", "-qq", *missing, env=apt_env)
     node_dir = ROOT / "tests" / "node"
     lock = node_dir / "package-lock.json"
     marker = node_dir / "node_modules" / ".package-lock.json"

@@ -133,7 +133,8 @@ class Appointment(models.Model):
     Timed appointments have ``start_at``/``end_at`` (UTC). All-day entries have ``start_date``/``end_date``
     (``end_date`` exclusive, RFC 5545 §3.6.1) and ``start_at`` at local midnight in the location's zone so
     lists sort. Imported occurrences are identified by (``external_uid``, ``recurrence_id``): the same pair
-    updates in place on re-import (RFC 5545 §3.8.4.4).
+    updates in place on re-import (RFC 5545 §3.8.4.4). ``confirmed_at`` (UTC) is set when the person
+    confirmed by SMS reply (``alphasms.messaging.services.replies``).
     """
 
     location = models.ForeignKey(Location, on_delete=models.PROTECT, verbose_name=_("Standort"))
@@ -151,6 +152,12 @@ class Appointment(models.Model):
     end_date = models.DateField(_("Enddatum (exklusiv)"), null=True, blank=True)
     status = models.CharField(
         _("Status"), max_length=16, choices=AppointmentStatus.choices, default=AppointmentStatus.SCHEDULED
+    )
+    confirmed_at = models.DateTimeField(
+        _("bestätigt am (UTC)"),
+        null=True,
+        blank=True,
+        help_text=_("gesetzt, wenn der Kunde die Erinnerung mit JA beantwortet hat"),
     )
     source = models.CharField(
         _("Quelle"), max_length=8, choices=AppointmentSource.choices, default=AppointmentSource.MANUAL

@@ -1,11 +1,23 @@
-"""Message log in the Django admin: statuses, attempts, reports and the status history."""
+"""Message log in the Django admin: statuses, attempts, reports, the status history, and the
+"Antworten" inbox of SMS replies."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from alphasms.messaging import models
+from alphasms.privacy.admin_audit import AuditedAdmin, actor_of
+from alphasms.privacy.audit import audit
+from alphasms.privacy.models import AuditAction
 
 
 class AttemptInline(admin.TabularInline[models.DeliveryAttempt, models.OutboundMessage]):
@@ -87,3 +99,109 @@ class DeliveryReportAdmin(admin.ModelAdmin[models.DeliveryReport]):
         "raw",
         "dedupe_key",
     ]
+
+
+class HandledFilter(admin.SimpleListFilter):
+    title = _("erledigt")
+    parameter_name = "erledigt"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, StrOrPromise]]:
+        return [("nein", _("offen")), ("ja", _("erledigt"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() == "nein":
+            return queryset.filter(handled_at__isnull=True)
+        if self.value() == "ja":
+            return queryset.filter(handled_at__isnull=False)
+        return queryset
+
+
+_REPLY_FIELDS = (
+    "received_at",
+    "gateway",
+    "from_e164",
+    "text",
+    "outcome",
+    "note",
+    "customer_link",
+    "appointment_link",
+    "message",
+    "handled_at",
+    "handled_by",
+    "ack_status",
+    "ack_text",
+    "ack_at",
+    "ack_gateway",
+    "ack_gateway_message_id",
+    "ack_error_code",
+    "gateway_message_id",
+    "raw",
+)
+
+
+@admin.register(models.InboundMessage)
+class InboundMessageAdmin(AuditedAdmin[models.InboundMessage]):
+    """The "Antworten" inbox: open replies first (the model's ordering), read-only; staff only mark
+    replies as done. Opening one is audited (ids only), as are the marks."""
+
+    list_display = [
+        "received_at",
+        "from_e164",
+        "short_text",
+        "outcome",
+        "is_open",
+        "customer_link",
+        "appointment_link",
+        "note",
+        "ack_status",
+    ]
+    list_display_links = ["received_at", "short_text"]
+    list_filter = [HandledFilter, "outcome", "ack_status", "gateway", "received_at"]
+    search_fields = ["from_e164", "text", "customer__family_name", "customer__customer_number"]
+    date_hierarchy = "received_at"
+    list_select_related = ["customer", "appointment"]
+    actions = ["mark_handled"]
+    fields = _REPLY_FIELDS
+    readonly_fields = _REPLY_FIELDS
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # nothing is edited; "als erledigt markieren" has its own permission check
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False  # replies go with the person's erasure or the retention period
+
+    def has_handle_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("messaging.change_inboundmessage")
+
+    @admin.display(description=_("Text"))
+    def short_text(self, reply: models.InboundMessage) -> str:
+        return reply.text if len(reply.text) <= 80 else reply.text[:79] + "…"
+
+    @admin.display(boolean=True, description=_("offen"))
+    def is_open(self, reply: models.InboundMessage) -> bool:
+        return reply.handled_at is None
+
+    @admin.display(description=_("Kunde"))
+    def customer_link(self, reply: models.InboundMessage) -> str:
+        if reply.customer is None:
+            return "–"
+        url = reverse("admin:appointments_customer_change", args=[reply.customer.pk])
+        return format_html('<a href="{}">{}</a>', url, reply.customer)
+
+    @admin.display(description=_("Termin"))
+    def appointment_link(self, reply: models.InboundMessage) -> str:
+        if reply.appointment is None:
+            return "–"
+        url = reverse("admin:appointments_appointment_change", args=[reply.appointment.pk])
+        return format_html('<a href="{}">{}</a>', url, reply.appointment)
+
+    @admin.action(description=_("als erledigt markieren"), permissions=["handle"])
+    def mark_handled(self, request: HttpRequest, queryset: QuerySet[models.InboundMessage]) -> None:
+        now = timezone.now()
+        for reply in queryset.filter(handled_at__isnull=True):
+            reply.handled_at, reply.handled_by = now, actor_of(request)
+            reply.save(update_fields=["handled_at", "handled_by"])
+            audit(actor_of(request), AuditAction.CHANGE, "inboundmessage", reply.pk, "handled")

@@ -1,8 +1,9 @@
-"""Outbound messages, their attempts and the delivery reports providers send back.
+"""Outbound messages, their attempts, the delivery reports providers send back, and replies (MO).
 
 One *message* is what should reach a person (unique per occurrence, rule and channel: DESIGN.md
 invariant 1); each provider call is an *attempt* (its UUID travels as the provider's client reference);
-each status event from the provider is a *report*. See DESIGN.md "Message lifecycle".
+each status event from the provider is a *report*. See DESIGN.md "Message lifecycle". An *inbound
+message* is an SMS a person sent us, usually a reply to a reminder (``services.replies``).
 """
 
 from __future__ import annotations
@@ -245,3 +246,91 @@ class StatusEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%dT%H:%M:%SZ} {self.status}"
+
+
+class ReplyOutcome(models.TextChoices):
+    """What a reply asked for (``alphasms.messaging.replies.ReplyIntent``)."""
+
+    CONFIRM = "confirm", _("Bestätigung")  # the appointment is marked confirmed
+    CANCEL = "cancel", _("Absage")  # the appointment and its pending reminders are cancelled
+    STOP = "stop", _("Abmeldung (STOP)")  # SMS consent withdrawn, pending SMS cancelled
+    UNKNOWN = "unknown", _("unklar")  # staff read it (the inbox)
+
+
+class AckStatus(models.TextChoices):
+    """The acknowledgement SMS of a reply ("Danke, Ihr Termin ist bestätigt.")."""
+
+    NONE = "none", _("keine")  # none configured, or not allowed (see services.replies)
+    PENDING = "pending", _("wartet")  # committed with the reply; sent once the transaction commits
+    SENDING = "sending", _("wird gesendet")  # claimed; if it stays here, the process died mid-call
+    SENT = "sent", _("gesendet")  # accepted by the provider
+    FAILED = "failed", _("nicht gesendet")  # refused, unreachable or misconfigured: not retried
+    UNKNOWN = "unknown", _("Ergebnis unklar")  # the request may have reached the provider
+
+
+class InboundMessage(models.Model):
+    """An SMS a person sent us (MO), stored once per provider event (``dedupe_key``).
+
+    ``from_e164`` is the sender as E.164; ``received_at`` is the provider's receipt time (UTC), else
+    ours. ``message`` is the newest reminder sent to that number before the reply, with its appointment
+    and customer; all three are empty when nothing matched (the customer is then set only when exactly
+    one customer has that mobile number). ``outcome`` is the classified intent; ``handled_at`` is set
+    when it was applied automatically or staff marked it done: rows with ``handled_at`` empty are the
+    staff inbox and ``note`` says why. ``ack_*`` describe the one acknowledgement SMS, if any.
+    """
+
+    gateway = models.CharField(_("Gateway"), max_length=32)
+    from_e164 = models.CharField(_("Absender (E.164)"), max_length=16, db_index=True)
+    text = models.TextField(_("Text"), blank=True)
+    received_at = models.DateTimeField(_("empfangen (UTC)"), db_index=True)
+    gateway_message_id = models.CharField(_("Nachrichten-ID des Anbieters"), max_length=200, blank=True)
+    raw = models.JSONField(_("Rohdaten"), default=dict)
+    customer = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("Kunde"),
+    )
+    # SET_NULL: deleting an appointment (staff, retention) must not drop what the person wrote, nor be
+    # blocked by it; the reply stays with the customer, whose erasure removes it.
+    appointment = models.ForeignKey(
+        Appointment,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("Termin"),
+    )
+    message = models.ForeignKey(
+        OutboundMessage,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="replies",
+        verbose_name=_("beantwortete Erinnerung"),
+    )
+    outcome = models.CharField(_("Ergebnis"), max_length=8, choices=ReplyOutcome.choices)
+    note = models.CharField(_("Hinweis"), max_length=500, blank=True)
+    handled_at = models.DateTimeField(_("erledigt am (UTC)"), null=True, blank=True)
+    handled_by = models.CharField(_("erledigt von"), max_length=150, blank=True)
+    dedupe_key = models.CharField(max_length=200, unique=True)
+    ack_status = models.CharField(
+        _("Quittung"), max_length=8, choices=AckStatus.choices, default=AckStatus.NONE
+    )
+    ack_text = models.TextField(_("Text der Quittung"), blank=True)
+    ack_gateway = models.CharField(_("Gateway der Quittung"), max_length=32, blank=True)
+    ack_gateway_message_id = models.CharField(_("Nachrichten-ID der Quittung"), max_length=200, blank=True)
+    ack_error_code = models.CharField(_("Fehlercode der Quittung"), max_length=64, blank=True)
+    ack_at = models.DateTimeField(_("Quittung gesendet (UTC)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("gespeichert"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("Antwort")
+        verbose_name_plural = _("Antworten")
+        ordering = [models.F("handled_at").asc(nulls_first=True), "-received_at"]
+        indexes = [models.Index(fields=["handled_at", "received_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} #{self.pk} {self.received_at:%Y-%m-%dT%H:%MZ}"

@@ -7,4 +7,7 @@ from django.urls import path
 from alphasms.messaging import views
 
 app_name = "hooks"
-urlpatterns = [path("<slug:slug>/dlr/", views.delivery_report_hook, name="dlr")]
+urlpatterns = [
+    path("<slug:slug>/dlr/", views.delivery_report_hook, name="dlr"),
+    path("<slug:slug>/mo/", views.inbound_message_hook, name="mo"),
+]

@@ -180,6 +180,15 @@ def _by_message(label: str, path: str) -> Callable[[Customer], QuerySet[Any]]:
     return rows
 
 
+def _replies(customer: Customer) -> QuerySet[Any]:
+    """The person's SMS replies: matched to them, their appointments or messages, and replies from
+    their mobile number that matched no one."""
+    mine = Q(customer=customer) | Q(appointment__customer=customer) | Q(message__customer=customer)
+    if customer.mobile_e164:
+        mine |= Q(customer__isnull=True, from_e164=customer.mobile_e164)
+    return _model("messaging.inboundmessage")._default_manager.filter(mine)
+
+
 def _build() -> dict[str, Registration]:
     entries = [
         _registration(
@@ -221,6 +230,14 @@ def _build() -> dict[str, Registration]:
             _model("messaging.deliveryattempt"),
             ("Zustellversuche (Anbieter, Zeit, Ergebnis)", "delivery attempts (provider, time, outcome)"),
             _by_message("messaging.deliveryattempt", "message"),
+        ),
+        _registration(
+            _model("messaging.inboundmessage"),
+            (
+                "Ihre SMS-Antworten (Absendernummer, Text, Rohdaten, Ergebnis, Quittung)",
+                "your SMS replies (sender number, text, raw data, outcome, acknowledgement)",
+            ),
+            _replies,
         ),
         _registration(
             _model("messaging.outboundmessage"),

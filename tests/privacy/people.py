@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from alphasms.appointments.models import Appointment, Channel, Customer, Location, UnmatchedEvent
 from alphasms.appointments.services.planning import plan
+from alphasms.messaging.gateways.base import MoEvent
 from alphasms.messaging.models import (
     AttemptOutcome,
     AttemptPart,
@@ -22,6 +23,7 @@ from alphasms.messaging.models import (
     OutboundMessage,
 )
 from alphasms.messaging.services.lifecycle import record, set_status
+from alphasms.messaging.services.replies import receive_mo
 from alphasms.privacy.audit import audit
 from alphasms.privacy.models import AuditAction, PrivacyRequest, StatisticsObjection
 from tests.conftest import make_appointment, make_customer, make_rule
@@ -82,8 +84,13 @@ def _sent(message: OutboundMessage, who: dict[str, str]) -> None:
         attempt=attempt, status="delivered", received_at=now, raw=raw, dedupe_key=f"dlr-{attempt.pk}"
     )
     set_status(message, MessageStatus.DELIVERED, note="dlr")
-    # There is no InboundMessage model yet: a reply is kept as a note in the message's history.
     record(message, f"reply from {who['mobile']}: Ja, ich komme. {who['given']} {who['family']}")
+    text = f"Ja, ich komme. {who['given']} {who['family']}"  # names itself: an inbox reply, not a plain JA
+    raw = {"webhook_event": "sms_mo", "data": {"sender": who["mobile"].lstrip("+"), "text": text}}
+    receive_mo(
+        "sevenio",
+        [MoEvent(from_e164=who["mobile"], text=text, gateway_message_id=f"mo-{message.pk}", raw=raw)],
+    )
 
 
 def _unassigned(location: Location, summary: str) -> Appointment:
@@ -95,9 +102,9 @@ def _unassigned(location: Location, summary: str) -> Appointment:
 
 def populate(location: Location) -> tuple[Customer, Customer]:
     """(person, other): each with appointments (CSV and ICS), planned SMS and e-mail messages, one SMS
-    sent with a delivery report and a reply note, consents, an objection, a request, an admin-log entry
-    and an audit entry; unassigned calendar entries naming each (the person's in NFD and reversed form)
-    and one that only looks similar ("Jörg Bäckermann")."""
+    sent with a delivery report, a reply note and the reply itself (an InboundMessage), consents, an
+    objection, a request, an admin-log entry and an audit entry; unassigned calendar entries naming each
+    (the person's in NFD and reversed form) and one that only looks similar ("Jörg Bäckermann")."""
     make_rule(Channel.SMS, offset_s=24 * 3600, window_start=dt.time(0), window_end=dt.time(23, 59, 59))
     make_rule(Channel.EMAIL, offset_s=12 * 3600, window_start=dt.time(0), window_end=dt.time(23, 59, 59))
     person, other = _person(location, PERSON, "1001"), _person(location, OTHER, "2002")

@@ -163,6 +163,11 @@ class Gateway:
     def parse_mo(self, request: HttpRequest) -> list[MoEvent]:
         raise NotImplementedError
 
+    def mo_http_response(self) -> tuple[str, str]:
+        """(content type, body) of our answer to an inbound SMS webhook. Some providers read the answer
+        as instructions (Twilio: TwiML), so a gateway can answer "send nothing back" its own way."""
+        return "text/plain; charset=utf-8", "ok"
+
 
 def classify_http_status(response: http.HttpResponse) -> GatewayError:
     """Default mapping of HTTP statuses: 401/403 credentials, 429 rate limit (Retry-After seconds),

@@ -1,4 +1,4 @@
-"""seven.io (formerly sms77), Germany: send SMS through ``POST {SEVENIO_BASE_URL}/sms``.
+"""seven.io (formerly sms77), Germany: send SMS via ``POST {SEVENIO_BASE_URL}/sms``; webhooks in webhooks.py.
 
 The request is form-encoded (the only body type the published spec allows), authenticated by the API key in
 ``X-Api-Key``, and carries exactly ``to`` (E.164), ``text``, optional ``from`` (sender ID) and ``foreign_id``
@@ -91,7 +91,7 @@ class SevenioGateway(base.Gateway):
     display_name = "seven.io"
     docs_url = "https://docs.seven.io/en/rest-api/endpoints/sms"
     supports_dlr = True  # signed webhooks, see webhooks.py
-    supports_mo = False  # seven.io can push replies (event sms_mo); not implemented yet
+    supports_mo = True  # event sms_mo, for inbound numbers rented from seven.io; see webhooks.py
     supports_alphanumeric_sender = True
     max_segments = 10  # text limit 1520 characters = 10 concatenated GSM-7 segments
     max_requests_per_second = 10.0  # DESIGN.md; seven.io publishes no limit (unverified)
@@ -151,6 +151,9 @@ class SevenioGateway(base.Gateway):
 
     def parse_dlr(self, request: HttpRequest) -> list[base.DlrEvent]:
         return webhooks.parse_dlr(request)
+
+    def parse_mo(self, request: HttpRequest) -> list[base.MoEvent]:
+        return webhooks.parse_mo(request)
 
 
 def error_for_code(code: str, response: http.HttpResponse, answer: SmsAnswer) -> GatewayError:

@@ -1,4 +1,5 @@
-"""seven.io webhooks: verify the signature, map delivery reports (event ``dlr``) to ``DlrEvent``.
+"""seven.io webhooks: verify the signature, map delivery reports (event ``dlr``) to ``DlrEvent`` and
+inbound SMS (event ``sms_mo``) to ``MoEvent``.
 
 Signature (https://docs.seven.io/en/rest-api/signing and /en/rest-api/webhooks, read 2026-11-30; same
 algorithm as seven-io/js-client ``src/lib/WebhookVerifier.ts``, commit 3a3a165d): every webhook carries
@@ -16,6 +17,11 @@ Payload (webhooks page, example "SMS status change (dlr)"; seven-io/js-client ``
 Register the hook with ``request_method=JSON``: only JSON bodies are documented, so form (POST) and GET
 deliveries are logged and ignored. ``data.msg_id`` is the id ``POST /sms`` returned; ``data.foreign_id``
 (our reference) is read when present: the spec says it returns "in callbacks", the documented DLR lacks it.
+
+Inbound SMS, signed the same way (same page, "Incoming SMS (sms_mo)"; js-client ``InboundSmsPayload``):
+``{"webhook_event": "sms_mo", "data": {"id", "sender", "system", "text", "time", "message_type"}}``.
+``data.sender`` is who wrote (an MSISDN; the documented example shows a placeholder name), ``data.system``
+our inbound number (as seven-io/SuiteCRM ``receiveSMS.php`` reads them), ``data.time`` Unix seconds.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -32,12 +39,13 @@ from zoneinfo import ZoneInfo
 from django.http import HttpRequest
 
 from alphasms.conf import app_settings
-from alphasms.messaging.gateways.base import DeliveryStatus, DlrEvent
+from alphasms.messaging.gateways.base import DeliveryStatus, DlrEvent, MoEvent
 from alphasms.messaging.gateways.errors import GatewayMisconfigured, WebhookForged
 
 log = logging.getLogger("alphasms.webhooks.sevenio")
 
 REPLAY_WINDOW_S = 300
+_MSISDN = re.compile(r"(?:\+|00)?([1-9]\d{1,14})")  # ITU-T E.164 digits, as seven.io sends senders
 #: ``data.timestamp`` has no zone; the documented example pairs it with the same wall time at +02:00 in
 #: August, i.e. German local time (inferred, unverified with seven.io).
 PROVIDER_TZ = ZoneInfo("Europe/Berlin")
@@ -96,23 +104,31 @@ def verify_webhook(request: HttpRequest) -> None:
         raise WebhookForged("X-Signature does not match")
 
 
+def _event(request: HttpRequest, event: str) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """(payload, its ``data`` object) when the body is JSON for webhook ``event``, else None."""
+    try:
+        payload: Any = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError):
+        log.warning("sevenio webhook body is not JSON; register the hook with request_method=JSON")
+        return None
+    if not isinstance(payload, dict) or payload.get("webhook_event") != event:
+        return None
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        log.warning("sevenio %s webhook without a data object", event)
+        return None
+    return payload, data
+
+
 def parse_dlr(request: HttpRequest) -> list[DlrEvent]:
     """The delivery report in a verified webhook, as a list of zero or one ``DlrEvent``.
 
     Other events (a hook registered for ``all``) and non-JSON bodies give ``[]``, so the view answers
     200 and seven.io does not retry. Unknown statuses map to ``unknown`` with ``provider_status`` kept.
     """
-    try:
-        payload: Any = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
-        log.warning("sevenio webhook body is not JSON; register the hook with request_method=JSON")
+    if (found := _event(request, "dlr")) is None:
         return []
-    if not isinstance(payload, dict) or payload.get("webhook_event") != "dlr":
-        return []
-    data = payload.get("data")
-    if not isinstance(data, dict):
-        log.warning("sevenio dlr webhook without a data object")
-        return []
+    payload, data = found
     status = str(data.get("status") or "")
     return [
         DlrEvent(
@@ -121,6 +137,31 @@ def parse_dlr(request: HttpRequest) -> list[DlrEvent]:
             gateway_message_id=str(data.get("msg_id") or ""),
             provider_status=status,
             occurred_at=_occurred_at(data.get("timestamp") or data.get("status_time")),
+            raw=payload,
+        )
+    ]
+
+
+def parse_mo(request: HttpRequest) -> list[MoEvent]:
+    """The inbound SMS in a verified webhook, as a list of zero or one ``MoEvent``.
+
+    ``from_e164`` is ``data.sender`` as E.164 ("491771783130" -> "+491771783130"); ``received_at`` is
+    ``data.time`` (Unix seconds), else ``webhook_timestamp`` (German local time), else None. Other
+    events, non-JSON bodies and senders that are not numbers give ``[]`` (the view answers 200).
+    """
+    if (found := _event(request, "sms_mo")) is None:
+        return []
+    payload, data = found
+    sender = _MSISDN.fullmatch(str(data.get("sender") or "").strip())
+    if sender is None:
+        log.warning("sevenio sms_mo from a sender that is not a phone number: ignored")
+        return []
+    return [
+        MoEvent(
+            from_e164="+" + sender.group(1),
+            text=str(data.get("text") or ""),
+            gateway_message_id=str(data.get("id") or ""),
+            received_at=_occurred_at(data.get("time") or payload.get("webhook_timestamp")),
             raw=payload,
         )
     ]

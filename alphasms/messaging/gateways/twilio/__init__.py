@@ -1,0 +1,1 @@
+"""Twilio Programmable Messaging: ``gateway.py`` sends, ``webhooks.py`` verifies and maps DLRs and replies."""
