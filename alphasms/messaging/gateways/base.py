@@ -122,6 +122,10 @@ class Gateway:
     max_segments: ClassVar[int] = 10
     max_requests_per_second: ClassVar[float] = 10.0
 
+    def start(self) -> None:
+        """Called once when a worker starts; gateways with a long-lived session (SMPP) open it here so
+        receipts and replies waiting at the provider arrive before the first send. Default: nothing."""
+
     # -- pipeline ---------------------------------------------------------------------------------
     def send(self, sms: OutboundSms) -> SendResult:
         """Send one SMS: build the request, call the provider, map the answer.

@@ -16,6 +16,7 @@ from django.db import close_old_connections
 from alphasms.appointments.services.planning import plan
 from alphasms.appointments.services.subscriptions import refresh_due
 from alphasms.conf import app_settings
+from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured
 from alphasms.messaging.services.dispatch import Dispatcher, DispatchStats
 from alphasms.privacy.retention import purge_if_due
 
@@ -40,6 +41,7 @@ class Worker:
     def run(self, once: bool = False) -> None:
         """Loop until stopped (or one cycle with ``once``)."""
         log.info("worker %s started", self.dispatcher.worker_id)
+        self.start_gateways()
         while not self.stopped.is_set():
             try:
                 stats = self.cycle()
@@ -58,6 +60,20 @@ class Worker:
             if stats.claimed < app_settings.WORKER_BATCH:
                 self.stopped.wait(app_settings.WORKER_POLL_S)
         log.info("worker %s stopped", self.dispatcher.worker_id)
+
+    def start_gateways(self) -> None:
+        """Let each SMS gateway open what it keeps open (an SMPP session); a failure is logged, the
+        gateway then connects on its first send."""
+        try:
+            routes = self.dispatcher.pool.routes
+        except GatewayMisconfigured as exc:
+            log.error("SMS gateway misconfigured: %s", exc)
+            return
+        for route in routes:
+            try:
+                route.gateway.start()
+            except (GatewayError, GatewayMisconfigured, OSError) as exc:
+                log.error("gateway %s did not start: %s", route.gateway.slug, exc)
 
     def stop(self, *_: object) -> None:
         """Stop claiming; in-flight sends finish."""
