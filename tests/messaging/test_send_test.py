@@ -68,11 +68,17 @@ def test_a_closed_port_is_a_network_problem(capsys):
     assert code == 1 and "Netzwerk" in err
 
 
+# One command per test: a management command closes the database connection when it ends, and on
+# PostgreSQL that ends the test's transaction too.
 @pytest.mark.django_db
-def test_missing_credentials_and_landlines_are_usage_errors(capsys):
+def test_missing_credentials_are_a_usage_error_naming_the_setting(capsys):
     with override_settings(ALPHASMS={**settings.ALPHASMS, "SEVENIO_API_KEY": ""}):
         code, _, err = run("send-test", "--gateway", "sevenio", "--to", "+4915112345678", capsys=capsys)
     assert code == 2 and "ALPHASMS_SEVENIO_API_KEY" in err
+
+
+@pytest.mark.django_db
+def test_a_landline_is_a_usage_error(capsys):
     code, _, err = run("send-test", "--gateway", "outbox", "--to", "030 1234567", capsys=capsys)
     assert code == 2 and "keine Mobilnummer" in err
 
