@@ -53,7 +53,8 @@ def delivery_report_hook(request: HttpRequest, slug: str) -> HttpResponse:
     events = gateway.parse_dlr(request)
     applied = apply_reports(slug, events)
     log.info("dlr webhook gateway=%s events=%d applied=%d", slug, len(events), applied)
-    return HttpResponse("ok")
+    content_type, body = gateway.dlr_http_response()
+    return HttpResponse(body, content_type=content_type)
 
 
 @csrf_exempt  # as above: the signature check is the authentication

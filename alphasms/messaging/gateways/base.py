@@ -167,6 +167,10 @@ class Gateway:
     def parse_mo(self, request: HttpRequest) -> list[MoEvent]:
         raise NotImplementedError
 
+    def dlr_http_response(self) -> tuple[str, str]:
+        """(content type, body) of our answer to a delivery-report webhook (some providers expect JSON)."""
+        return "text/plain; charset=utf-8", "ok"
+
     def mo_http_response(self) -> tuple[str, str]:
         """(content type, body) of our answer to an inbound SMS webhook. Some providers read the answer
         as instructions (Twilio: TwiML), so a gateway can answer "send nothing back" its own way."""

@@ -19,7 +19,6 @@ GATEWAYS: dict[str, str] = {
     "android": "alphasms.messaging.gateways.android.gateway.AndroidGateway",
     "websms": "alphasms.messaging.gateways.websms.gateway.WebsmsGateway",
     "sipgate": "alphasms.messaging.gateways.sipgate.gateway.SipgateGateway",
-    "gtx": "alphasms.messaging.gateways.gtx.gateway.GtxGateway",
     "generic_http": "alphasms.messaging.gateways.generic_http.gateway.GenericHttpGateway",
     "kannel": "alphasms.messaging.gateways.kannel.gateway.KannelGateway",
     "smpp": "alphasms.messaging.gateways.smpp.gateway.SmppGateway",
