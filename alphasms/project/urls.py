@@ -12,6 +12,7 @@ admin.site.index_title = _("Termine, Erinnerungen und Nachrichten")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("hooks/email/", include("alphasms.messaging.email_webhooks")),
     path("hooks/", include("alphasms.messaging.urls")),
     path("datenschutz/", include("alphasms.privacy.urls")),
     path("", include("alphasms.project.home_urls")),

@@ -32,6 +32,7 @@ from django.utils import timezone
 from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutcomePolicy
 from alphasms.appointments.services.planning import next_window_opening, recipient_for, replan
 from alphasms.conf import app_settings
+from alphasms.messaging import email_providers
 from alphasms.messaging.gateways.base import Gateway, OutboundSms, SendResult
 from alphasms.messaging.gateways.errors import (
     GatewayError,
@@ -210,7 +211,7 @@ class Dispatcher:
             return self._wait_for_gateway(message, now)
         attempt = DeliveryAttempt.objects.create(
             message=message,
-            gateway=route.gateway.slug if route else "smtp",
+            gateway=route.gateway.slug if route else email_providers.configured_slug(),
             started_at=now,
             segments=message.segments,
         )

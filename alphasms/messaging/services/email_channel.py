@@ -1,4 +1,5 @@
-"""Turn an e-mail OutboundMessage into an ``OutboundEmail`` and send it through the SMTP backend.
+"""Turn an e-mail OutboundMessage into an ``OutboundEmail`` and send it through the SMTP backend or,
+when ``ALPHASMS_EMAIL_PROVIDER`` names one, an ESP's API (``email_providers``).
 
 Only sender, recipient, subject, text and — where the rule asks — the appointment as .ics leave the
 machine (DESIGN.md invariant 6). The .ics names the practice, not the appointment's reason.
@@ -14,6 +15,7 @@ from django.conf import settings
 
 from alphasms.appointments.models import Appointment
 from alphasms.messaging.email import OutboundEmail, send_email
+from alphasms.messaging.email_providers import SMTP, provider_slug, send_via_provider
 from alphasms.messaging.models import OutboundMessage
 
 
@@ -40,9 +42,11 @@ def appointment_ics(appointment: Appointment, reference: str) -> bytes:
 
 
 def send_reminder_email(message: OutboundMessage, reference: str) -> str:
-    """Send ``message`` by e-mail with attempt id ``reference``; returns the Message-ID.
+    """Send ``message`` by e-mail with attempt id ``reference``; returns the Message-ID (SMTP) or the
+    ESP's message id (``ALPHASMS_EMAIL_PROVIDER`` other than smtp).
 
-    Raises the e-mail errors of ``alphasms.messaging.email`` (GatewayError subclasses).
+    Raises the e-mail errors of ``alphasms.messaging.email`` / ``email_providers`` (GatewayError
+    subclasses) or ``GatewayMisconfigured``.
     """
     from_name, from_address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     customer = message.customer
@@ -57,4 +61,4 @@ def send_reminder_email(message: OutboundMessage, reference: str) -> str:
         language=customer.language,
         ics=appointment_ics(message.appointment, reference) if message.rule.attach_ics else None,
     )
-    return send_email(mail)
+    return send_email(mail) if provider_slug() == SMTP else send_via_provider(mail)
