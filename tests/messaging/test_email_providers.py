@@ -167,7 +167,7 @@ def test_brevo_gets_only_the_listed_fields(esp, fake_http):
 
 
 def test_amazon_ses_gets_our_raw_mime_through_botocore(esp, fake_http):
-    pytest.importorskip("boto3")
+    import boto3  # noqa: F401 - installed with the test extras (django-anymail[amazon-ses])
     use(esp, "amazon_ses")
     esp.update(
         {
@@ -196,7 +196,7 @@ def test_amazon_ses_gets_our_raw_mime_through_botocore(esp, fake_http):
 
 
 def test_amazon_ses_rejection_is_permanent(esp, fake_http):
-    pytest.importorskip("boto3")
+    import boto3  # noqa: F401 - installed with the test extras (django-anymail[amazon-ses])
     use(esp, "amazon_ses")
     esp.update(
         {
