@@ -168,6 +168,7 @@ def test_brevo_gets_only_the_listed_fields(esp, fake_http):
 
 def test_amazon_ses_gets_our_raw_mime_through_botocore(esp, fake_http):
     import boto3  # noqa: F401 - installed with the test extras (django-anymail[amazon-ses])
+
     use(esp, "amazon_ses")
     esp.update(
         {
@@ -197,6 +198,7 @@ def test_amazon_ses_gets_our_raw_mime_through_botocore(esp, fake_http):
 
 def test_amazon_ses_rejection_is_permanent(esp, fake_http):
     import boto3  # noqa: F401 - installed with the test extras (django-anymail[amazon-ses])
+
     use(esp, "amazon_ses")
     esp.update(
         {
