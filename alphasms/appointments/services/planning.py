@@ -205,6 +205,11 @@ def plan(now: dt.datetime | None = None) -> PlanResult:
     )
     for message in moved.select_related("appointment__location", "appointment__customer", "rule"):
         replanned += replan(message, now)
+    reassigned = OutboundMessage.objects.filter(status__in=PENDING).exclude(
+        customer_id=F("appointment__customer_id")
+    )
+    for message in reassigned.select_related("appointment__location", "appointment__customer", "rule"):
+        replanned += reassign(message, now)
     created = 0
     for rule in ReminderRule.objects.filter(active=True):
         new = [m for a in candidates(rule, now, horizon) if (m := build_message(a, rule, now))]
@@ -213,6 +218,31 @@ def plan(now: dt.datetime | None = None) -> PlanResult:
     if created or replanned or cancelled:
         log.info("planned created=%d replanned=%d cancelled=%d", created, replanned, cancelled)
     return PlanResult(created=created, replanned=replanned, cancelled=cancelled)
+
+
+def reassign(message: OutboundMessage, now: dt.datetime) -> int:
+    """A pending message whose appointment now names another person (a calendar entry's title changed):
+    cancel it when the person has no consent, no usable address or no longer exists, else re-address and
+    re-render it for them. Never sends the first person's text to the second. Returns 1 if re-planned."""
+    appointment, channel = message.appointment, message.channel
+    person = appointment.customer
+    recipient = recipient_for(appointment, channel) if person is not None else ""
+    if (
+        person is None
+        or person.restricted_at is not None
+        or not recipient
+        or not has_consent(person, channel)
+    ):
+        set_status(
+            message,
+            MessageStatus.CANCELLED,
+            note="appointment now belongs to another person",
+            lease_until=None,
+        )
+        return 0
+    message.customer, message.recipient = person, recipient
+    message.save(update_fields=["customer", "recipient"])
+    return replan(message, now)
 
 
 def replan(message: OutboundMessage, now: dt.datetime) -> int:

@@ -30,7 +30,7 @@ from django.db import close_old_connections, connection, transaction
 from django.utils import timezone
 
 from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutcomePolicy
-from alphasms.appointments.services.planning import next_window_opening, recipient_for, replan
+from alphasms.appointments.services.planning import next_window_opening, reassign, recipient_for, replan
 from alphasms.conf import app_settings
 from alphasms.messaging import email_providers
 from alphasms.messaging.gateways.base import Gateway, OutboundSms, SendResult
@@ -247,6 +247,10 @@ class Dispatcher:
         """Invariant 2: returns None when the message may go out now, else the decision taken
         (cancelled, deferred or re-planned), already recorded."""
         appointment, customer, rule = message.appointment, message.customer, message.rule
+        if appointment.customer_id != message.customer_id:
+            # The entry now names another person (or nobody): this text, consent and number were the
+            # first person's. Re-plan for the new person; their own consent is checked on the next claim.
+            return "replanned" if reassign(message, now) else "cancelled"
         reason = ""
         if appointment.status != AppointmentStatus.SCHEDULED:
             reason = "appointment cancelled"
