@@ -248,6 +248,8 @@ def reassign(message: OutboundMessage, now: dt.datetime) -> int:
 def replan(message: OutboundMessage, now: dt.datetime) -> int:
     """Re-render and re-schedule a pending message whose appointment moved; cancel it if the new start
     has passed. Returns 1 if re-planned, 0 if cancelled."""
+    if message.appointment.customer_id != message.customer_id:
+        return reassign(message, now)  # the entry names another person (or nobody) now
     appointment = message.appointment
     if appointment.start_at <= now:
         set_status(message, MessageStatus.CANCELLED, note="appointment moved into the past")
