@@ -231,6 +231,7 @@ def _plan_again(customer: Customer, since: dt.datetime, now: dt.datetime) -> int
     cancelled = (
         OutboundMessage.objects.filter(
             customer=customer,
+            appointment__customer=customer,  # an entry that passed to another person stays cancelled
             status=MessageStatus.CANCELLED,
             events__status=MessageStatus.CANCELLED,
             events__note=RESTRICTED_NOTE,
