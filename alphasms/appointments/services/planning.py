@@ -210,6 +210,7 @@ def plan(now: dt.datetime | None = None) -> PlanResult:
     )
     for message in reassigned.select_related("appointment__location", "appointment__customer", "rule"):
         replanned += reassign(message, now)
+    replanned += _revive_for_new_person(now)
     created = 0
     for rule in ReminderRule.objects.filter(active=True):
         new = [m for a in candidates(rule, now, horizon) if (m := build_message(a, rule, now))]
@@ -218,6 +219,31 @@ def plan(now: dt.datetime | None = None) -> PlanResult:
     if created or replanned or cancelled:
         log.info("planned created=%d replanned=%d cancelled=%d", created, replanned, cancelled)
     return PlanResult(created=created, replanned=replanned, cancelled=cancelled)
+
+
+def _revive_for_new_person(now: dt.datetime) -> int:
+    """A reminder cancelled for an entry's first person (STOP, restriction) whose entry now names someone
+    else who may be reminded: the one message per occurrence, rule and channel is re-planned for them,
+    since the unique constraint leaves no room for a second. Others stay cancelled, untouched."""
+    cancelled = (
+        OutboundMessage.objects.filter(
+            status=MessageStatus.CANCELLED,
+            rule__active=True,
+            appointment__status=AppointmentStatus.SCHEDULED,
+            appointment__start_at__gt=now,
+            appointment__customer__isnull=False,
+            appointment__customer__restricted_at__isnull=True,
+        )
+        .exclude(customer_id=F("appointment__customer_id"))
+        .select_related("appointment__location", "appointment__customer", "rule")
+    )
+    revived = 0
+    for message in cancelled:
+        person = message.appointment.customer
+        assert person is not None
+        if recipient_for(message.appointment, message.channel) and has_consent(person, message.channel):
+            revived += reassign(message, now)
+    return revived
 
 
 def reassign(message: OutboundMessage, now: dt.datetime) -> int:
