@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "alphasms.appointments",
     "alphasms.messaging",
     "alphasms.privacy",
+    "alphasms.support",
 ]
 
 MIDDLEWARE = [
