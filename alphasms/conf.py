@@ -128,6 +128,36 @@ class AppSettings:
         (GDPR Art. 17 erasure; 0 = kept)."""
         return int(self._get("RETENTION_INACTIVE_CUSTOMERS_DAYS"))
 
+    @property
+    def VENDOR_URL(self) -> str:
+        """Base URL of the vendor server (update check, support backups); https, or http on loopback."""
+        from alphasms.licensing import vendor_keys
+
+        return str(settings.ALPHASMS.get("VENDOR_URL") or vendor_keys.DEFAULT_VENDOR_URL).rstrip("/")
+
+    @property
+    def VENDOR_SIGNING_PUBLIC_KEY(self) -> str:
+        """The vendor's Ed25519 public key (base64url, 32 bytes) verifying licences and manifests;
+        defaults to the production key shipped in ``alphasms.licensing.vendor_keys``."""
+        from alphasms.licensing import vendor_keys
+
+        return str(
+            settings.ALPHASMS.get("VENDOR_SIGNING_PUBLIC_KEY") or vendor_keys.VENDOR_SIGNING_PUBLIC_KEY
+        )
+
+    @property
+    def VENDOR_AGE_RECIPIENT(self) -> str:
+        """The age recipient (``age1…``) support backups are encrypted to; defaults to the shipped one."""
+        from alphasms.licensing import vendor_keys
+
+        return str(settings.ALPHASMS.get("VENDOR_AGE_RECIPIENT") or vendor_keys.VENDOR_AGE_RECIPIENT)
+
+    @property
+    def EVALUATION_MONTHLY_LIMIT(self) -> int:
+        """Messages per calendar month through real gateways without a licence (outbox: unlimited)."""
+        value: Any = settings.ALPHASMS.get("EVALUATION_MONTHLY_LIMIT", 50)
+        return int(value)
+
     def gateway_setting(self, name: str) -> str:
         """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset).
 
