@@ -23,6 +23,8 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "sms": ("info", "spend"),
     "phone": ("normalize",),
     "privacy": ("export", "erase", "restrict", "unrestrict", "purge", "audit-verify", "link", "documents"),
+    "licence": ("set", "show"),
+    "update": ("check",),
 }
 _TWO_WORD = {
     (group, sub): f"{group}_{sub.replace('-', '_')}" for group, subs in GROUPS.items() for sub in subs
@@ -76,6 +78,16 @@ _OVERVIEW = (
      "privacy documents records|notice [--language de|en] [--format md|html]",
      "Verzeichnis der Verarbeitungstätigkeiten (Art. 30) bzw. Datenschutzhinweise aus der Konfiguration",
      "records of processing (Art. 30) or privacy notice from the configuration"),
+    ("licence set --name NAME --number LIZENZNUMMER [--json]",
+     "licence set --name NAME --number LICENCE [--json]",
+     "Lizenz offline prüfen und speichern (ohne Lizenz: Testmodus)",
+     "verify a licence offline and store it (without one: evaluation mode)"),
+    ("licence show [--json]", "licence show [--json]",
+     "Lizenz oder Testmodus und die in diesem Monat verbleibenden Nachrichten",
+     "the licence, or evaluation mode and the messages left this month"),
+    ("update check [--yes] [--download ORDNER] [--json]", "update check [--yes] [--download DIR] [--json]",
+     "nach Updates fragen: zeigt zuerst genau, was gesendet wird (nur auf Ihren Aufruf)",
+     "ask for updates: shows first exactly what is sent (only when you run it)"),
     ("send-test --gateway NAME --to NUMMER|ADRESSE", "send-test --gateway NAME --to NUMBER|ADDRESS",
      "eine Testnachricht senden; bei Fehlern: Zugangsdaten, Absender, Nummer, Netz oder TLS?",
      "send one test message; on failure: credentials, sender, number, network or TLS?"),

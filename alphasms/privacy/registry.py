@@ -288,4 +288,5 @@ NOT_PERSONAL: dict[str, str] = {
     "auth.user": "staff accounts (employees), not persons who receive reminders",
     "auth.group": "names of staff roles",
     "auth.permission": "names of permissions",
+    "licensing.licence": "the licensee's (the practice's) registration name and licence number",
 }

@@ -32,6 +32,7 @@ from django.utils import timezone
 from alphasms.appointments.models import AppointmentStatus, Channel, UnknownOutcomePolicy
 from alphasms.appointments.services.planning import next_window_opening, reassign, recipient_for, replan
 from alphasms.conf import app_settings
+from alphasms.licensing import evaluation
 from alphasms.messaging import email_providers
 from alphasms.messaging.gateways.base import Gateway, OutboundSms, SendResult
 from alphasms.messaging.gateways.errors import (
@@ -209,9 +210,13 @@ class Dispatcher:
         route = self.pool.choose(message) if message.channel == Channel.SMS else None
         if message.channel == Channel.SMS and route is None:
             return self._wait_for_gateway(message, now)
+        gateway_slug = route.gateway.slug if route else email_providers.configured_slug()
+        slot = evaluation.reserve_send(message.channel, gateway_slug, now)  # no licence: monthly limit
+        if slot is None:
+            return evaluation.defer_over_limit(message, now)
         attempt = DeliveryAttempt.objects.create(
             message=message,
-            gateway=route.gateway.slug if route else email_providers.configured_slug(),
+            gateway=gateway_slug,
             started_at=now,
             segments=message.segments,
         )
@@ -222,8 +227,11 @@ class Dispatcher:
         try:
             result = self._call_provider(message, attempt, route)
         except GatewayMisconfigured as exc:
+            evaluation.release_send(slot)
             return self._misconfigured(message, attempt, exc)
         except GatewayError as exc:
+            if not exc.ambiguous:  # surely not sent: it does not use up an evaluation message
+                evaluation.release_send(slot)
             return self._failed_call(message, attempt, exc, started)
         with transaction.atomic():
             attempt.outcome = AttemptOutcome.SENT
