@@ -13,7 +13,7 @@ from typing import Any
 from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread
 
-pytest_plugins = ["alphasms.testing.fake_http"]
+pytest_plugins = ["alphasms.testing.fake_http", "alphasms.testing.vendor"]
 
 
 class SerialLiveServer(WSGIServer):

@@ -195,8 +195,16 @@ def _group_only(prog: str, args: list[str]) -> int | None:
 def main(argv: list[str] | None = None, prog: str = "alphasms") -> int:
     """Run one command; returns the process exit code. No Python traceback reaches the user
     (except with ``--traceback``)."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphasms.project.settings")
     args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in ("vendor", "vendor-server"):  # the vendor's side: own settings and database
+        from alphasms.vendor_server import words
+
+        os.environ["DJANGO_SETTINGS_MODULE"] = words.VENDOR_SETTINGS
+        vendor_args = words.translate(args, prog)
+        if isinstance(vendor_args, int):
+            return vendor_args
+        args = vendor_args
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "alphasms.project.settings")
     try:
         return _main(args, prog)
     except KeyboardInterrupt:
