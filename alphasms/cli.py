@@ -25,6 +25,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "privacy": ("export", "erase", "restrict", "unrestrict", "purge", "audit-verify", "link", "documents"),
     "licence": ("set", "show"),
     "update": ("check",),
+    "backup": ("create", "restore", "list"),
 }
 _TWO_WORD = {
     (group, sub): f"{group}_{sub.replace('-', '_')}" for group, subs in GROUPS.items() for sub in subs
@@ -88,6 +89,17 @@ _OVERVIEW = (
     ("update check [--yes] [--download ORDNER] [--json]", "update check [--yes] [--download DIR] [--json]",
      "nach Updates fragen: zeigt zuerst genau, was gesendet wird (nur auf Ihren Aufruf)",
      "ask for updates: shows first exactly what is sent (only when you run it)"),
+    ("backup create [--passphrase-file DATEI | --recipient AGE1…] [--json]",
+     "backup create [--passphrase-file FILE | --recipient AGE1…] [--json]",
+     "verschlüsselte, geprüfte Sicherung der laufenden Datenbank (der Worker sichert täglich)",
+     "encrypted, verified backup of the running database (the worker backs up daily)"),
+    ("backup restore DATEI [--passphrase-file DATEI | --identity-file DATEI] [--verify-only]",
+     "backup restore FILE [--passphrase-file FILE | --identity-file FILE] [--verify-only]",
+     "Sicherung ganz prüfen, dann wiederherstellen; spätere Löschungen/Einschränkungen bleiben",
+     "verify the whole backup, then restore it; later erasures/restrictions stay"),
+    ("backup list [--json]", "backup list [--json]",
+     "die Sicherungen im Sicherungsordner (7 tägliche, 4 wöchentliche werden behalten)",
+     "the backups in the backup folder (7 daily, 4 weekly are kept)"),
     ("send-test --gateway NAME --to NUMMER|ADRESSE", "send-test --gateway NAME --to NUMBER|ADDRESS",
      "eine Testnachricht senden; bei Fehlern: Zugangsdaten, Absender, Nummer, Netz oder TLS?",
      "send one test message; on failure: credentials, sender, number, network or TLS?"),

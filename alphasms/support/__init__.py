@@ -1,1 +1,1 @@
-"""Support: backups and restore, the support backup and its deletion receipt, user-started remote maintenance."""
+"""Support: backups and restore, the support backup and its deletion receipt, remote maintenance."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-
 # --- Support backup for one support case (issue 7, part 5) ---------------------------------------------
+
 
 class DeletionReason(models.TextChoices):
     """Why the vendor server deleted a support backup (the ``reason`` of its signed deletion receipt)."""
@@ -49,3 +49,27 @@ class SupportCase(models.Model):
 
     def __str__(self) -> str:
         return self.case
+
+
+# --- Backups and restore (issue 7, part 4; alphasms.support.backup) ----------------------------------
+
+
+class BackupRun(models.Model):
+    """One daily backup by the worker (``support.backup.backup_if_due``): the local calendar ``day``
+    (unique, so of several workers one runs it), when it started and finished (UTC), the file name and
+    size of the encrypted backup, or the error (type and sentence; no secret, no personal data)."""
+
+    day = models.DateField(unique=True)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    file_name = models.CharField(max_length=200, blank=True)
+    size_bytes = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("Tägliche Sicherung")
+        verbose_name_plural = _("Tägliche Sicherungen")
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day:%Y-%m-%d} {self.file_name or self.error or '…'}"

@@ -19,6 +19,7 @@ from alphasms.conf import app_settings
 from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured
 from alphasms.messaging.services.dispatch import Dispatcher, DispatchStats
 from alphasms.privacy.retention import purge_if_due
+from alphasms.support.backup import backup_if_due
 
 log = logging.getLogger("alphasms.worker")
 
@@ -31,11 +32,13 @@ class Worker:
         self.stopped = threading.Event()
 
     def cycle(self) -> DispatchStats:
-        """One pass: plan reminders, refresh due calendar subscriptions, send what is due."""
+        """One pass: plan reminders, refresh due calendar subscriptions, send what is due; once a day
+        also the retention purge and (when a backup key is set up) the daily backup with rotation."""
         close_old_connections()
         plan()
         refresh_due()
         purge_if_due()
+        backup_if_due()
         return self.dispatcher.run_once()
 
     def run(self, once: bool = False) -> None:
