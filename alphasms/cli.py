@@ -26,6 +26,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "licence": ("set", "show"),
     "update": ("check",),
     "backup": ("create", "restore", "list"),
+    "support": ("backup", "receipt", "cases", "remote"),
 }
 _TWO_WORD = {
     (group, sub): f"{group}_{sub.replace('-', '_')}" for group, subs in GROUPS.items() for sub in subs
@@ -100,6 +101,23 @@ _OVERVIEW = (
     ("backup list [--json]", "backup list [--json]",
      "die Sicherungen im Sicherungsordner (7 tägliche, 4 wöchentliche werden behalten)",
      "the backups in the backup folder (7 daily, 4 weekly are kept)"),
+    ("support backup --case FALL [--since ISO] [--until ISO] [--location L] [--real-names] [--output DATEI] "
+     "[--yes] [--json]",
+     "support backup --case CASE [--since ISO] [--until ISO] [--location L] [--real-names] [--output FILE] "
+     "[--yes] [--json]",
+     "Support-Sicherung für einen Fall: nur Termindaten, pseudonymisiert, für den Hersteller verschlüsselt; "
+     "zeigt vorher, was gesendet wird",
+     "support backup for one case: appointment data only, pseudonymised, encrypted to the vendor; shows "
+     "first what is sent"),
+    ("support receipt --case FALL [--json]", "support receipt --case CASE [--json]",
+     "signierten Löschbeleg des Herstellers abholen, prüfen, speichern und zeigen",
+     "fetch, verify, store and show the vendor's signed deletion receipt"),
+    ("support cases [--json]", "support cases [--json]",
+     "Support-Sicherungen und ihr Stand (beim Hersteller bis …, gelöscht mit Beleg)",
+     "support backups and their state (held by the vendor until …, deleted with receipt)"),
+    ("support remote", "support remote",
+     "Fernwartung mit RustDesk starten (ID und Einmal-Passwort im RustDesk-Fenster; protokolliert)",
+     "start remote maintenance with RustDesk (ID and one-time password in its window; logged)"),
     ("send-test --gateway NAME --to NUMMER|ADRESSE", "send-test --gateway NAME --to NUMBER|ADDRESS",
      "eine Testnachricht senden; bei Fehlern: Zugangsdaten, Absender, Nummer, Netz oder TLS?",
      "send one test message; on failure: credentials, sender, number, network or TLS?"),
