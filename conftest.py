@@ -13,7 +13,12 @@ from typing import Any
 from django.core.servers.basehttp import WSGIServer
 from django.test.testcases import LiveServerThread
 
-pytest_plugins = ["alphasms.testing.fake_http", "alphasms.testing.vendor"]
+pytest_plugins = [
+    "alphasms.testing.fake_http",
+    "alphasms.testing.vendor",
+    "alphasms.testing.web",
+    "alphasms.testing.browser",
+]
 
 
 class SerialLiveServer(WSGIServer):

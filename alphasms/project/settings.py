@@ -73,6 +73,10 @@ INSTALLED_APPS = [
     "alphasms.privacy",
     "alphasms.licensing",
     "alphasms.support",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "alphasms.web",
 ]
 
 MIDDLEWARE = [
@@ -83,8 +87,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "alphasms.web.middleware.SessionMaxAgeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as django-axes asks: turns a lockout into its page
 ]
 
 ROOT_URLCONF = "alphasms.project.urls"
@@ -202,6 +209,55 @@ ALPHASMS = {
     "VENDOR_AGE_RECIPIENT": env("ALPHASMS_VENDOR_AGE_RECIPIENT"),
     "EVALUATION_MONTHLY_LIMIT": env_int("ALPHASMS_EVALUATION_MONTHLY_LIMIT", 50),
 }
+
+# --- Staff web app (issue 5): sign-in, sessions, and the production switch (alphasms/web/) ---
+# Argon2id first (new and changed passwords); the others only verify old hashes and upgrade them.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses while locked out, counts failures
+    "django.contrib.auth.backends.ModelBackend",
+]
+LOGIN_URL = "web:login"
+# django-axes: N wrong passwords for one user name from one address block that pair for M minutes
+# (a colleague's typos at the shared reception PC do not lock everyone out). REMOTE_ADDR only: behind a
+# reverse proxy set AXES_IPWARE_* in a settings module of your own, never trust X-Forwarded-For blindly.
+AXES_FAILURE_LIMIT = env_int("ALPHASMS_SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env_int("ALPHASMS_SIGNIN_LOCKOUT_MIN", 15) / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "alphasms.web.views.lockout.lockout"
+AXES_VERBOSE = False  # axes would log user names; ours log ids only
+OTP_TOTP_ISSUER = "AlphaSMS"
+# Idle timeout: the session ends after SESSION_COOKIE_AGE seconds without a request; every request
+# renews it. The absolute limit since sign-in is ALPHASMS["SESSION_MAX_AGE_S"] (alphasms.web.middleware).
+SESSION_COOKIE_AGE = env_int("ALPHASMS_SESSION_IDLE_S", 30 * 60)
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_COOKIE_SAMESITE = "Lax"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 3600  # the language chosen in the web app is remembered for a year
+LANGUAGE_COOKIE_SAMESITE = "Lax"
+ALPHASMS["SESSION_MAX_AGE_S"] = env_int("ALPHASMS_SESSION_MAX_S", 12 * 3600)
+
+# ALPHASMS_PRODUCTION=1: served over HTTPS (directly or behind a TLS-terminating proxy); `manage.py check
+# --deploy` is clean. Cookies are Secure and __Host- prefixed (no Domain, Path=/, HTTPS only: a sibling
+# subdomain cannot set or read them), HSTS for a year, HTTP redirected to HTTPS.
+PRODUCTION = env_bool("ALPHASMS_PRODUCTION")
+if PRODUCTION:
+    SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = LANGUAGE_COOKIE_SECURE = True
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"
+    SECURE_SSL_REDIRECT = env_bool("ALPHASMS_SSL_REDIRECT", default=True)
+    SECURE_HSTS_SECONDS = env_int("ALPHASMS_HSTS_SECONDS", 365 * 24 * 3600)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("ALPHASMS_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env_bool("ALPHASMS_HSTS_PRELOAD", default=True)
+    if env_bool("ALPHASMS_BEHIND_PROXY"):  # the proxy sets X-Forwarded-Proto and strips it from clients
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    _public_url = env("ALPHASMS_PUBLIC_URL")
+    CSRF_TRUSTED_ORIGINS = [_public_url] if _public_url.startswith("https://") else []
 
 LOGGING = {
     "version": 1,

@@ -1,0 +1,122 @@
+"""Template tags of the staff web app: the navigation, status labels and money.
+
+``{% load web %}`` then ``{% nav_items as items %}``, ``{{ status|status_label }}``,
+``{{ minor|money:currency }}``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from babel.numbers import format_currency, get_currency_precision
+from django import template
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import get_language, to_locale
+from django.utils.translation import gettext_lazy as _
+
+from alphasms.web.roles import Area, can_view, role_of
+
+register = template.Library()
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the main navigation."""
+
+    label: str
+    url: str
+    current: bool
+
+
+# (URL name, label, area). Entries whose URL name does not exist yet are left out.
+NAV = [
+    ("web:dashboard", _("Dashboard"), Area.DASHBOARD),
+    ("web:appointments", _("Appointments"), Area.APPOINTMENTS),
+    ("web:customers", _("Customers"), Area.CUSTOMERS),
+    ("web:messages", _("Messages"), Area.MESSAGES),
+    ("web:rules", _("Rules"), Area.RULES),
+    ("web:imports", _("Imports"), Area.IMPORTS),
+    ("web:tomorrow", _("Tomorrow"), Area.TOMORROW),
+    ("web:settings", _("Settings"), Area.SETTINGS),
+]
+
+# Labels of ``MessageStatus`` values (English msgids; the model's own labels are German msgids).
+STATUS_LABELS = {
+    "planned": _("planned"),
+    "queued": _("queued"),
+    "sending": _("sending"),
+    "retry_wait": _("waiting to retry"),
+    "unknown": _("outcome unknown"),
+    "held": _("held for staff"),
+    "sent": _("sent"),
+    "delivered": _("delivered"),
+    "undelivered": _("undeliverable"),
+    "expired": _("expired"),
+    "failed": _("failed"),
+    "cancelled": _("cancelled"),
+}
+# Labels of ``AppointmentStatus`` values.
+APPOINTMENT_STATUS_LABELS = {
+    "scheduled": _("scheduled"),
+    "cancelled": _("cancelled"),
+    "completed": _("completed"),
+    "no_show": _("no-show"),
+}
+# How a status looks: ok (green), wait (neutral), bad (red).
+STATUS_TONE = {
+    "delivered": "ok",
+    "sent": "ok",
+    "undelivered": "bad",
+    "expired": "bad",
+    "failed": "bad",
+    "held": "bad",
+    "unknown": "bad",
+    "cancelled": "off",
+}
+
+
+@register.simple_tag(takes_context=True)
+def nav_items(context: template.Context) -> list[NavItem]:
+    """The navigation for the signed-in user: pages that exist and the user's role may see."""
+    request = context.get("request")
+    if request is None or not request.user.is_authenticated:
+        return []
+    role = role_of(request.user)
+    items = []
+    for name, label, area in NAV:
+        if not can_view(role, area):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        current = request.path == url if url == "/" else request.path.startswith(url)
+        items.append(NavItem(str(label), url, current))
+    return items
+
+
+@register.filter
+def status_label(status: str) -> str:
+    """The translated label of a message status value."""
+    return str(STATUS_LABELS.get(status, status))
+
+
+@register.filter
+def appointment_status_label(status: str) -> str:
+    """The translated label of an appointment status value."""
+    return str(APPOINTMENT_STATUS_LABELS.get(status, status))
+
+
+@register.filter
+def status_tone(status: str) -> str:
+    """CSS tone of a status: ok, bad, off or wait."""
+    return STATUS_TONE.get(status, "wait")
+
+
+@register.filter
+def money(minor: int | None, currency: str) -> str:
+    """``minor`` units of ``currency`` formatted for the active language (1500, "EUR" → "15,00 €")."""
+    if minor is None:
+        return ""
+    amount = minor / 10 ** get_currency_precision(currency)
+    return str(format_currency(amount, currency, locale=to_locale(get_language() or "de")))
