@@ -9,7 +9,11 @@ states for the DLR vocabulary.
 from __future__ import annotations
 
 import enum
+import hashlib
+import hmac
 import json
+import time
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,11 +26,13 @@ from alphasms.messaging.gateways import http
 from alphasms.messaging.gateways.errors import (
     AuthenticationFailed,
     GatewayError,
+    GatewayMisconfigured,
     GatewayUnavailable,
     OutcomeUnknown,
     RateLimited,
     RejectedByProvider,
     UnexpectedResponse,
+    WebhookForged,
 )
 
 
@@ -58,13 +64,16 @@ class OutboundSms:
 
 @dataclass(frozen=True)
 class RequestSpec:
-    """A provider call without I/O: ``path`` is joined to the gateway's base URL."""
+    """A provider call without I/O: ``path`` is joined to the gateway's base URL. ``secrets`` are values
+    that sit outside the secret headers (an API key in the URL path): ``http.request`` masks them in
+    urllib3's log lines and ``Gateway.send`` removes them from the errors it raises."""
 
     method: str
     path: str
     headers: Mapping[str, str] = field(default_factory=dict)
     form: Mapping[str, str] | None = None
     json_body: Any = None
+    secrets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -130,13 +139,19 @@ class Gateway:
     def send(self, sms: OutboundSms) -> SendResult:
         """Send one SMS: build the request, call the provider, map the answer.
 
-        Side effects: one HTTP request to the provider (money spent on success).
+        Side effects: one HTTP request to the provider (money spent on success). The request's
+        ``secrets`` are masked in the answer before it is read and never appear in a raised error.
         """
         spec = self.build_send_request(sms)
-        response = http.request(spec, base_url=self.base_url(), timeout_s=self.timeout_s())
-        if not 200 <= response.status < 300:
-            raise self.classify_error(response)
-        return self.parse_send_response(response)
+        try:
+            response = http.request(spec, base_url=self.base_url(), timeout_s=self.timeout_s())
+            response = response.masked(spec.secrets)
+            if not 200 <= response.status < 300:
+                raise self.classify_error(response)
+            return self.parse_send_response(response)
+        except GatewayError as exc:
+            exc.scrub(spec.secrets)
+            raise
 
     def base_url(self) -> str:
         """The provider's API root (a setting, so tests point it at a local server)."""
@@ -202,3 +217,60 @@ def json_body(response: http.HttpResponse) -> Any:
         raise UnexpectedResponse(
             "malformed JSON in answer", http_status=response.status, excerpt=response.excerpt()
         ) from exc
+
+
+# -- signed callback URLs -------------------------------------------------------------------------
+# For providers that sign nothing (Kannel, websms, GTX): the callback URL handed over with each message
+# carries our attempt ``ref``, the Unix second ``ts`` it was issued and ``sig`` = hex HMAC-SHA256(secret,
+# "{ref}\n{ts}"). A captured URL cannot report on another message and expires after the gateway's window.
+
+#: Tolerated clock difference for a callback ``ts`` in the future, in seconds.
+CALLBACK_CLOCK_SKEW_S = 300
+
+
+def callback_secret(name: str) -> str:
+    """The gateway setting ``name`` (e.g. ``KANNEL_DLR_SECRET``) that signs callback URLs.
+
+    Raises GatewayMisconfigured naming ``ALPHASMS_<name>`` when it is unset.
+    """
+    secret = app_settings.gateway_setting(name)
+    if not secret:
+        raise GatewayMisconfigured(
+            f"ALPHASMS_{name} is not set: set it (or ALPHASMS_{name}_FILE) to a long random string, "
+            "e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return secret
+
+
+def sign_callback(name: str, reference: str, issued_at: int) -> str:
+    """Hex HMAC-SHA256 of "{reference}\\n{issued_at}" with the secret in setting ``name``."""
+    message = f"{reference}\n{issued_at}".encode()
+    return hmac.new(callback_secret(name).encode(), message, hashlib.sha256).hexdigest()
+
+
+def signed_callback_query(name: str, reference: str, issued_at: int | None = None) -> str:
+    """``ref=…&ts=…&sig=…`` (URL-encoded) for one message; ``issued_at`` in Unix seconds, default now.
+    Raises GatewayMisconfigured without the secret. No I/O."""
+    ts = int(time.time() if issued_at is None else issued_at)
+    return urllib.parse.urlencode({"ref": reference, "ts": ts, "sig": sign_callback(name, reference, ts)})
+
+
+def verify_signed_callback(
+    params: Mapping[str, str], name: str, window_s: float, skew_s: float = CALLBACK_CLOCK_SKEW_S
+) -> str:
+    """Return the signed reference; raise WebhookForged unless ``ref``/``ts``/``sig`` in ``params`` are
+    ours and ``ts`` is fresh (at most ``window_s`` seconds old, at most ``skew_s`` ahead).
+
+    Raises GatewayMisconfigured without the secret (the view answers 500). No side effects.
+    """
+    reference, ts, signature = (params.get(k, "") for k in ("ref", "ts", "sig"))
+    if not (reference and ts and signature):
+        raise WebhookForged("missing ref, ts or sig in the callback URL")
+    if not ts.isdigit():
+        raise WebhookForged("ts is not a Unix timestamp")
+    age_s = time.time() - int(ts)
+    if age_s > window_s or age_s < -skew_s:
+        raise WebhookForged(f"ts is outside the replay window ({window_s:g} s)")
+    if not hmac.compare_digest(sign_callback(name, reference, int(ts)), signature.lower()):
+        raise WebhookForged("sig does not match ref and ts")
+    return reference

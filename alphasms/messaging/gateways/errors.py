@@ -49,6 +49,17 @@ class GatewayError(Exception):
             parts.append(f"response: {self.excerpt}")
         return "; ".join(parts)
 
+    def scrub(self, secrets: tuple[str, ...]) -> GatewayError:
+        """Replace each non-empty value of ``secrets`` by "***" in every text of this error (an API key
+        in a URL path that a provider echoes in its answer). Returns self."""
+        for secret in (s for s in secrets if s):
+            self.detail = self.detail.replace(secret, "***")
+            self.user_message = self.user_message.replace(secret, "***")
+            self.provider_code = self.provider_code.replace(secret, "***")
+            self.excerpt = self.excerpt.replace(secret, "***")
+        self.args = (self.detail,)
+        return self
+
 
 class InvalidRecipient(GatewayError, ValueError):
     code = "invalid_recipient"

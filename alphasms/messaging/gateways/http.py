@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import re
 import socket
 import threading
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,26 @@ _pool_lock = threading.Lock()
 _pool: urllib3.PoolManager | None = None
 _PHONE = re.compile(r"\+?\d[\d ]{6,}\d")
 _SECRET_HEADERS = {"authorization", "x-api-key", "api-key", "x-signature"}
+_in_flight = threading.local()  # ``secrets`` of the request this thread is making (RequestSpec.secrets)
+
+
+class _MaskSecrets(logging.Filter):
+    """Masks the in-flight request's secrets in urllib3's own log lines: its DEBUG request line carries
+    the full path, where some providers (GTX) want the API key."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        secrets: tuple[str, ...] = getattr(_in_flight, "secrets", ())
+        if secrets:
+            text = record.getMessage()
+            for secret in secrets:
+                text = text.replace(secret, "***")
+            record.msg, record.args = text, ()
+        return True
+
+
+_MASK_SECRETS = _MaskSecrets()
+for _name in ("urllib3.connectionpool", "urllib3.poolmanager", "urllib3.connection"):
+    logging.getLogger(_name).addFilter(_MASK_SECRETS)
 
 
 @dataclass(frozen=True)
@@ -52,6 +73,14 @@ class HttpResponse:
     def excerpt(self, limit: int = 200) -> str:
         """The first ``limit`` characters of the body with digit runs that may be numbers redacted."""
         return redact(self.body[:limit].decode("utf-8", "replace"))
+
+    def masked(self, secrets: Sequence[str]) -> HttpResponse:
+        """This answer with each non-empty value of ``secrets`` in the body replaced by "***" (a provider
+        that echoes the URL path echoes an API key kept there), before anything reads or quotes it."""
+        body = self.body
+        for secret in (s for s in secrets if s):
+            body = body.replace(secret.encode("utf-8"), b"***")
+        return self if body == self.body else replace(self, body=body)
 
     def retry_after_s(self) -> float | None:
         """Retry-After in seconds (RFC 9110 §10.2.3: delta-seconds or an HTTP date), None if absent."""
@@ -98,6 +127,7 @@ def request(spec: RequestSpec, *, base_url: str, timeout_s: float) -> HttpRespon
         body = json.dumps(spec.json_body, ensure_ascii=False).encode("utf-8")
         headers.setdefault("Content-Type", "application/json")
     timeout = urllib3.Timeout(connect=min(timeout_s, 10.0), read=timeout_s)
+    _in_flight.secrets = tuple(secret for secret in spec.secrets if secret)
     try:
         raw = _pool_manager().request(
             spec.method, url, body=body, headers=headers, timeout=timeout, redirect=False, retries=False
@@ -110,6 +140,8 @@ def request(spec: RequestSpec, *, base_url: str, timeout_s: float) -> HttpRespon
         if isinstance(exc.reason, (NewConnectionError, ConnectTimeoutError, NameResolutionError)):
             raise GatewayUnavailable(f"cannot connect to {_host(url)}") from None
         raise OutcomeUnknown(f"no answer from {_host(url)}") from None
+    finally:
+        _in_flight.secrets = ()
     return HttpResponse(
         status=raw.status, headers={k.lower(): v for k, v in raw.headers.items()}, body=raw.data
     )

@@ -22,6 +22,7 @@ GATEWAYS: dict[str, str] = {
     "generic_http": "alphasms.messaging.gateways.generic_http.gateway.GenericHttpGateway",
     "kannel": "alphasms.messaging.gateways.kannel.gateway.KannelGateway",
     "smpp": "alphasms.messaging.gateways.smpp.gateway.SmppGateway",
+    "gtx": "alphasms.messaging.gateways.gtx.gateway.GtxGateway",
     "fake": "alphasms.messaging.gateways.fake.gateway.FakeGateway",
 }
 

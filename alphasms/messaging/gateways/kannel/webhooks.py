@@ -16,20 +16,23 @@ our own part of the URL would be replaced too, so every "%" we write is doubled.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 import re
-import time
-import urllib.parse
 from datetime import UTC, datetime
 
 from django.http import HttpRequest
 from django.urls import reverse
 
 from alphasms.conf import app_settings
-from alphasms.messaging.gateways.base import DeliveryStatus, DlrEvent
-from alphasms.messaging.gateways.errors import GatewayMisconfigured, WebhookForged
+from alphasms.messaging.gateways.base import (
+    CALLBACK_CLOCK_SKEW_S,
+    DeliveryStatus,
+    DlrEvent,
+    callback_secret,
+    sign_callback,
+    signed_callback_query,
+    verify_signed_callback,
+)
 
 log = logging.getLogger("alphasms.webhooks.kannel")
 
@@ -37,7 +40,8 @@ log = logging.getLogger("alphasms.webhooks.kannel")
 #: reached, up to the SMSC's validity period (typically 48-72 h), so the window is a week.
 REPLAY_WINDOW_S = 7 * 24 * 3600
 #: Tolerated clock difference for a ``ts`` in the future, in seconds.
-CLOCK_SKEW_S = 300
+CLOCK_SKEW_S = CALLBACK_CLOCK_SKEW_S
+SECRET_SETTING = "KANNEL_DLR_SECRET"
 
 #: Kannel DLR type (``%d``, a single bit of dlr-mask) -> ours. Kannel userguide 1.4.5, sendsms
 #: ``dlr-mask``: "1: Delivered to phone, 2: Non-Delivered to Phone, 4: Queued on SMSC, 8: Delivered to
@@ -55,19 +59,12 @@ _SMPP_ERR = re.compile(r"\berr:(\w+)")  # SMPP receipt text "id:… stat:UNDELIV
 
 def dlr_secret() -> str:
     """KANNEL_DLR_SECRET; GatewayMisconfigured naming ALPHASMS_KANNEL_DLR_SECRET when unset."""
-    secret = app_settings.gateway_setting("KANNEL_DLR_SECRET")
-    if not secret:
-        raise GatewayMisconfigured(
-            "ALPHASMS_KANNEL_DLR_SECRET is not set: set it (or ALPHASMS_KANNEL_DLR_SECRET_FILE) to a long "
-            "random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
-        )
-    return secret
+    return callback_secret(SECRET_SETTING)
 
 
 def sign(reference: str, issued_at: int) -> str:
-    """Hex HMAC-SHA256 of "{reference}\\n{issued_at}" with KANNEL_DLR_SECRET."""
-    message = f"{reference}\n{issued_at}".encode()
-    return hmac.new(dlr_secret().encode(), message, hashlib.sha256).hexdigest()
+    """Hex HMAC-SHA256 of "{reference}\\n{issued_at}" with KANNEL_DLR_SECRET (``base.sign_callback``)."""
+    return sign_callback(SECRET_SETTING, reference, issued_at)
 
 
 def dlr_url(reference: str, issued_at: int | None = None) -> str:
@@ -76,8 +73,7 @@ def dlr_url(reference: str, issued_at: int | None = None) -> str:
     ``issued_at`` is Unix seconds (default now). "%" in our part is doubled so Kannel leaves it alone.
     Raises GatewayMisconfigured without KANNEL_DLR_SECRET. No I/O.
     """
-    ts = int(time.time() if issued_at is None else issued_at)
-    ours = urllib.parse.urlencode({"ref": reference, "ts": ts, "sig": sign(reference, ts)})
+    ours = signed_callback_query(SECRET_SETTING, reference, issued_at)
     base = app_settings.PUBLIC_URL.rstrip("/") + reverse("hooks:dlr", kwargs={"slug": "kannel"})
     escapes = "&".join(f"{name}={code}" for name, code in _CALLBACK_FIELDS.items())
     return f"{base}?{ours}".replace("%", "%%") + "&" + escapes
@@ -86,19 +82,11 @@ def dlr_url(reference: str, issued_at: int | None = None) -> str:
 def verify_webhook(request: HttpRequest) -> None:
     """Raise WebhookForged unless ``ref``/``ts``/``sig`` in the query are ours and ``ts`` is fresh.
 
-    Fresh: issued at most REPLAY_WINDOW_S ago and at most CLOCK_SKEW_S in the future. Raises
-    GatewayMisconfigured without KANNEL_DLR_SECRET (the view answers 500, Kannel may retry). No side effects.
+    Fresh: issued at most REPLAY_WINDOW_S ago and at most CLOCK_SKEW_S in the future
+    (``base.verify_signed_callback``). Raises GatewayMisconfigured without KANNEL_DLR_SECRET (the view
+    answers 500, Kannel may retry). No side effects.
     """
-    reference, ts, signature = (request.GET.get(k, "") for k in ("ref", "ts", "sig"))
-    if not (reference and ts and signature):
-        raise WebhookForged("missing ref, ts or sig in the dlr-url")
-    if not ts.isdigit():
-        raise WebhookForged("ts is not a Unix timestamp")
-    age_s = time.time() - int(ts)
-    if age_s > REPLAY_WINDOW_S or age_s < -CLOCK_SKEW_S:
-        raise WebhookForged(f"ts is outside the replay window ({REPLAY_WINDOW_S} s)")
-    if not hmac.compare_digest(sign(reference, int(ts)), signature.lower()):
-        raise WebhookForged("sig does not match ref and ts")
+    verify_signed_callback(request.GET, SECRET_SETTING, REPLAY_WINDOW_S, CLOCK_SKEW_S)
 
 
 def parse_dlr(request: HttpRequest) -> list[DlrEvent]:

@@ -20,12 +20,8 @@ The same callback format carries inbound SMS (``messageType`` "text": ``senderAd
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import logging
-import time
-import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,8 +29,17 @@ from django.http import HttpRequest
 from django.urls import reverse
 
 from alphasms.conf import app_settings
-from alphasms.messaging.gateways.base import DeliveryStatus, DlrEvent, MoEvent
-from alphasms.messaging.gateways.errors import GatewayMisconfigured, WebhookForged
+from alphasms.messaging.gateways.base import (
+    CALLBACK_CLOCK_SKEW_S,
+    DeliveryStatus,
+    DlrEvent,
+    MoEvent,
+    callback_secret,
+    sign_callback,
+    signed_callback_query,
+    verify_signed_callback,
+)
+from alphasms.messaging.gateways.errors import WebhookForged
 
 log = logging.getLogger("alphasms.webhooks.websms")
 
@@ -42,7 +47,8 @@ log = logging.getLogger("alphasms.webhooks.websms")
 #: validity period (websms allows at most 259200 s = 3 days), so a week leaves room for late reports.
 REPLAY_WINDOW_S = 7 * 24 * 3600
 #: Tolerated clock difference for a ``ts`` in the future, in seconds.
-CLOCK_SKEW_S = 300
+CLOCK_SKEW_S = CALLBACK_CLOCK_SKEW_S
+SECRET_SETTING = "WEBSMS_DLR_SECRET"
 
 #: deliveryReportMessageStatus -> ours (values: WebSmsNet ``DeliveryReportMessageStatus.cs``; buckets:
 #: shared/reference/sms-providers.md §6.1: "accepted" = taken by the carrier, "deleted" without our cancel
@@ -59,43 +65,28 @@ STATUS_MAP: dict[str, DeliveryStatus] = {
 
 def dlr_secret() -> str:
     """WEBSMS_DLR_SECRET; GatewayMisconfigured naming ALPHASMS_WEBSMS_DLR_SECRET when unset."""
-    secret = app_settings.gateway_setting("WEBSMS_DLR_SECRET")
-    if not secret:
-        raise GatewayMisconfigured(
-            "ALPHASMS_WEBSMS_DLR_SECRET is not set: set it (or ALPHASMS_WEBSMS_DLR_SECRET_FILE) to a long "
-            "random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
-        )
-    return secret
+    return callback_secret(SECRET_SETTING)
 
 
 def sign(reference: str, issued_at: int) -> str:
-    """Hex HMAC-SHA256 of "{reference}\\n{issued_at}" with WEBSMS_DLR_SECRET."""
-    return hmac.new(dlr_secret().encode(), f"{reference}\n{issued_at}".encode(), hashlib.sha256).hexdigest()
+    """Hex HMAC-SHA256 of "{reference}\\n{issued_at}" with WEBSMS_DLR_SECRET (``base.sign_callback``)."""
+    return sign_callback(SECRET_SETTING, reference, issued_at)
 
 
 def callback_url(reference: str, issued_at: int | None = None) -> str:
     """``{PUBLIC_URL}/hooks/websms/dlr/?ref=…&ts=…&sig=…`` for one message (``issued_at``: Unix s, default
     now). Raises GatewayMisconfigured without WEBSMS_DLR_SECRET. No I/O."""
-    ts = int(time.time() if issued_at is None else issued_at)
-    query = urllib.parse.urlencode({"ref": reference, "ts": ts, "sig": sign(reference, ts)})
+    query = signed_callback_query(SECRET_SETTING, reference, issued_at)
     hook = reverse("hooks:dlr", kwargs={"slug": "websms"})
     return f"{app_settings.PUBLIC_URL.rstrip('/')}{hook}?{query}"
 
 
 def verify_webhook(request: HttpRequest) -> None:
     """Raise WebhookForged unless ``ref``/``ts``/``sig`` in the query are ours, ``ts`` is fresh (at most
-    REPLAY_WINDOW_S old, CLOCK_SKEW_S ahead) and a ``clientMessageId`` in the body equals ``ref``.
-    Raises GatewayMisconfigured without WEBSMS_DLR_SECRET (the view answers 500). No side effects."""
-    reference, ts, signature = (request.GET.get(k, "") for k in ("ref", "ts", "sig"))
-    if not (reference and ts and signature):
-        raise WebhookForged("missing ref, ts or sig in the callback URL")
-    if not ts.isdigit():
-        raise WebhookForged("ts is not a Unix timestamp")
-    age_s = time.time() - int(ts)
-    if age_s > REPLAY_WINDOW_S or age_s < -CLOCK_SKEW_S:
-        raise WebhookForged(f"ts is outside the replay window ({REPLAY_WINDOW_S} s)")
-    if not hmac.compare_digest(sign(reference, int(ts)), signature.lower()):
-        raise WebhookForged("sig does not match ref and ts")
+    REPLAY_WINDOW_S old, CLOCK_SKEW_S ahead; ``base.verify_signed_callback``) and a ``clientMessageId`` in
+    the body equals ``ref``. Raises GatewayMisconfigured without WEBSMS_DLR_SECRET (the view answers 500).
+    No side effects."""
+    reference = verify_signed_callback(request.GET, SECRET_SETTING, REPLAY_WINDOW_S, CLOCK_SKEW_S)
     client_id = _payload(request).get("clientMessageId")
     if client_id not in (None, "", reference):
         raise WebhookForged("clientMessageId in the body is not the signed reference")
