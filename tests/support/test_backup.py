@@ -380,3 +380,19 @@ class TestCommandLine:
         monkeypatch.setenv("ALPHASMS_LANGUAGE", "en")
         assert main(["backup", "create", "--recipient", "age1nonsense"]) == 2
         assert "--recipient: 'age1nonsense' is not an age recipient" in capsys.readouterr().err
+
+    def test_backup_restore_with_a_wrong_passphrase_file_exits_2_and_changes_nothing(
+        self, people, tmp_path, capsys, monkeypatch
+    ):
+        monkeypatch.setenv("ALPHASMS_LANGUAGE", "en")
+        person, _ = people
+        path = create_backup(Encryption(passphrase="richtig lang und geheim"), directory=tmp_path).path
+        erase(person, "staff:1")
+        wrong = tmp_path / "wrong.txt"
+        wrong.write_text("falsch\n")
+        live = all_rows()
+
+        assert main(["backup", "restore", str(path), "--passphrase-file", str(wrong), "--yes"]) == 2
+
+        assert "Wrong passphrase" in capsys.readouterr().err
+        assert all_rows() == live
