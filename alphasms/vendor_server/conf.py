@@ -9,7 +9,6 @@ from typing import Any
 
 from django.conf import settings
 
-
 _SETTING = "ALPHASMS_VENDOR"  # defined only in the vendor's settings module, unknown to the client's
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -18,11 +17,11 @@ from django.db.models import Count, Max, Min
 
 from alphasms.vendor_server.licence_numbers import read_licence_number
 from alphasms.vendor_server.models import UpdateCheck
+from alphasms.vendor_server.periods import month_bounds
 from alphasms.vendor_server.services.common import iso_z, now, signing_key
 
 CHECK_FIELDS = ("client_version", "os", "registration_name", "licence_number")
 _MAX_CHARS = {"client_version": 64, "os": 200, "registration_name": 200, "licence_number": 2000}
-MONTH_PATTERN = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
 
 
 class CheckRejected(ValueError):
@@ -78,17 +77,6 @@ def record_check(body: CheckBody, client_ip: str | None) -> UpdateCheck:
         client_ip=client_ip or None,
         checked_at=now(),
     )
-
-
-def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
-    """``"2026-11"`` → (2026-11-01T00:00Z, 2026-12-01T00:00Z), months in UTC. Raises ValueError."""
-    match = MONTH_PATTERN.fullmatch(month)
-    if not match:
-        raise ValueError("month must be YYYY-MM, e.g. 2026-11")
-    year, number = int(match.group(1)), int(match.group(2))
-    start = dt.datetime(year, number, 1, tzinfo=dt.UTC)
-    end = dt.datetime(year + number // 12, number % 12 + 1, 1, tzinfo=dt.UTC)
-    return start, end
 
 
 class CheckDict(TypedDict):

@@ -11,18 +11,21 @@ from django.core.management.base import CommandParser
 from alphasms.cli_text import t
 from alphasms.commands import UsageError, shown
 from alphasms.vendor_server.commands import VendorCommand
-from alphasms.vendor_server.services.checks import MONTH_PATTERN, list_checks
+from alphasms.vendor_server.periods import month_bounds
+from alphasms.vendor_server.services.checks import list_checks
 
 
 def month_option(value: str) -> str:
     """``value`` if it is YYYY-MM; UsageError naming --month otherwise."""
-    if not MONTH_PATTERN.fullmatch(value):
+    try:
+        month_bounds(value)
+    except ValueError:
         raise UsageError(
             t(
                 f"--month: {shown(value)!r} ist kein Monat JJJJ-MM (z. B. 2026-11).",
                 f"--month: {shown(value)!r} is not a month YYYY-MM (e.g. 2026-11).",
             )
-        )
+        ) from None
     return value
 
 
