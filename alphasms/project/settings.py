@@ -77,6 +77,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "axes",
     "alphasms.web",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +163,12 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+
+# --- Background jobs (Django's Tasks API through the django-tasks backport) ---
+# Imports (and other long work) are queued in the database (django-tasks-db) and run by the worker
+# process (alphasms.jobs, started by `alphasms worker` and `alphasms run`), never one job per message.
+# Tests switch to the immediate backend with override_settings(TASKS=…) where they want it inline.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- E-mail (Django's SMTP backend; `alphasms run` starts a local sink when no host is set) ---
 EMAIL_BACKEND = "alphasms.messaging.email.SmtpUtf8EmailBackend"
