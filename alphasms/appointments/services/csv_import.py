@@ -2,9 +2,10 @@
 
 Parsing (delimiter, encoding, dates, headers) is ``alphasms.appointments.csvparse``; this module applies
 the valid rows together in one transaction and reports every rejected row with line, field and reason
-(DESIGN.md invariant 10). A value longer than its database column, or holding a NUL character, rejects
-its row before anything is written, so no database (PostgreSQL enforces lengths, SQLite does not) stops
-the import half-way.
+(DESIGN.md invariant 10). A dry run (``dry_run=True``) runs the same code and rolls the transaction back:
+its report (rejected rows, warnings, ``changes``) is what the import would do. A value longer than its
+database column, or holding a NUL character, rejects its row before anything is written, so no database
+(PostgreSQL enforces lengths, SQLite does not) stops the import half-way.
 
 Which stored customer a row means — never merging two people silently:
 
@@ -75,6 +76,7 @@ def import_csv(
     recorded_by: str = "import",
     progress: Callable[[int, int], None] | None = None,
     now: dt.datetime | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Apply the valid rows of ``data`` to customers and appointments of ``location``.
 
@@ -82,7 +84,8 @@ def import_csv(
     ``consent_wording`` for every imported customer — only when the practice holds that consent; never
     for a channel the person has withdrawn (a warning says so). ``now`` (default: the current time)
     decides which appointments are in the past. Raises ``CsvFormatError`` for a file that cannot be read
-    at all, or a wording version longer than the ledger stores (nothing changes).
+    at all, or a wording version longer than the ledger stores (nothing changes). With ``dry_run`` the
+    whole import is rolled back at the end: nothing changes, the report says what would.
     """
     now = now or timezone.now()
     wording_max = Consent._meta.get_field("wording_version").max_length or 0
@@ -139,6 +142,7 @@ def import_csv(
             index.put(customer)
             if change == "created":
                 created.add(customer.pk)
+                report.note("customer_created", None, str(customer))
             elif change == "updated":
                 updated.add(customer.pk)
             report.warnings.extend(row.warnings)
@@ -149,6 +153,9 @@ def import_csv(
                 _upsert_appointment(row.record, customer, location, source_name, types, report)
                 if row.record.start_utc <= now:
                     report.warnings.append(_past(row.record, location))
+        if dry_run:
+            transaction.set_rollback(True)
+            report.dry_run = True
     report.customers_created = len(created)
     report.customers_updated = len(updated - created)
     report.customers_unchanged = len(written.keys() - created - updated)
@@ -536,6 +543,7 @@ def _upsert_appointment(
             summary=summary,
         )
         report.created += 1
+        report.note("created", record.start_utc, summary)
         return
     changes: dict[str, object] = {}
     if appointment.end_at != end_utc:
@@ -553,6 +561,7 @@ def _upsert_appointment(
         setattr(appointment, name, value)
     appointment.save(update_fields=[*changes, "updated_at"])
     report.updated += 1
+    report.note("updated", record.start_utc, summary)
 
 
 def _past(record: CsvRecord, location: Location) -> RowIssue:

@@ -1,6 +1,8 @@
 """Import an iCalendar file or subscription into appointments for one location.
 
-The whole import is one transaction: it applies whole or not at all. Occurrences are identified by
+The whole import is one transaction: it applies whole or not at all. A dry run (``dry_run=True``) is the
+same code in the same transaction, rolled back at the end: its report says exactly what the import
+would do (staff see it before applying, in the web app's imports page). Occurrences are identified by
 (UID, RECURRENCE-ID) (RFC 5545 §3.8.4.4), so a re-import updates in place and changes nothing when the
 file is unchanged. An occurrence of this source that disappeared from the window is cancelled, and its
 pending reminders with it.
@@ -45,6 +47,20 @@ class RowIssue(NamedTuple):
     reason_en: str
 
 
+class Change(NamedTuple):
+    """One change an import made (or, in a dry run, would make), for staff to review: ``kind`` is
+    "created", "updated" or "cancelled" (appointments) or "customer_created"; ``start`` the appointment's
+    start (ISO 8601, UTC; "" for customers); ``summary`` the appointment's summary or the customer's name."""
+
+    kind: str
+    start: str
+    summary: str
+
+
+#: How many ``Change`` items a report keeps (the counts stay exact beyond it).
+CHANGES_LIMIT = 500
+
+
 @dataclass
 class ImportReport:
     """What an import did, for the command line, the JSON output and staff.
@@ -55,6 +71,8 @@ class ImportReport:
     without a customer (summary, start, reason); ``rejected`` rows were not applied; ``warnings``
     are about rows that were applied (an unusable mobile number, a past appointment);
     ``ignored_columns`` are (header, German note, English note) for columns the import did not read.
+    ``changes`` lists the first ``CHANGES_LIMIT`` changes one by one; ``dry_run`` is True when nothing
+    was kept (the report says what the import would do).
     """
 
     created: int = 0
@@ -69,6 +87,13 @@ class ImportReport:
     rejected: list[RowIssue] = field(default_factory=list)
     warnings: list[RowIssue] = field(default_factory=list)
     ignored_columns: list[tuple[str, str, str]] = field(default_factory=list)
+    changes: list[Change] = field(default_factory=list)
+    dry_run: bool = False
+
+    def note(self, kind: str, start: dt.datetime | None, summary: str) -> None:
+        """Remember one change (up to ``CHANGES_LIMIT``)."""
+        if len(self.changes) < CHANGES_LIMIT:
+            self.changes.append(Change(kind, start.isoformat() if start else "", summary))
 
     @property
     def changed(self) -> bool:
@@ -139,12 +164,14 @@ def import_ics(
     *,
     now: dt.datetime | None = None,
     progress: Callable[[int, int], None] | None = None,
+    dry_run: bool = False,
 ) -> ImportReport:
     """Read ``data`` (iCalendar bytes) and apply it to ``location``'s appointments from ``source_name``.
 
     Raises ``alphasms.appointments.ical.CalendarError`` (nothing changed) for unreadable input.
     ``progress(done, total)`` is called while applying. Side effects: appointments created, updated
-    or cancelled; pending messages of cancelled or disappeared occurrences cancelled.
+    or cancelled; pending messages of cancelled or disappeared occurrences cancelled — none with
+    ``dry_run`` (everything is rolled back; the report, with ``changes``, says what would happen).
     """
     now = now or timezone.now()
     start, end = import_window(now)
@@ -170,8 +197,16 @@ def import_ics(
         for appointment in gone:
             if (appointment.external_uid, appointment.recurrence_id) not in seen:
                 _cancel(appointment, "occurrence no longer in the calendar", report)
+        if dry_run:
+            transaction.set_rollback(True)
+            report.dry_run = True
     # source_name may be a subscription URL with a token in it: log the host only
-    log.info("ics import source=%s %s", url_for_log(source_name), report.counts())
+    log.info(
+        "ics import%s source=%s %s",
+        " (dry run)" if dry_run else "",
+        url_for_log(source_name),
+        report.counts(),
+    )
     return report
 
 
@@ -223,6 +258,7 @@ def _apply(
             **values,
         )
         report.created += 1
+        report.note("created", start_at, appointment.summary)
     else:
         changed = {k: v for k, v in values.items() if getattr(appointment, k) != v}
         if not changed:
@@ -235,6 +271,7 @@ def _apply(
                 setattr(appointment, name, value)
             appointment.save()
             report.updated += 1
+            report.note("updated", start_at, appointment.summary)
     _track_unmatched(appointment, occurrence, match.problem, report)
 
 
@@ -253,3 +290,4 @@ def _cancel(appointment: Appointment, note: str, report: ImportReport) -> None:
     appointment.save(update_fields=["status", "updated_at"])
     cancel_pending(OutboundMessage.objects.filter(appointment=appointment), note=note)
     report.cancelled += 1
+    report.note("cancelled", appointment.start_at, appointment.summary)

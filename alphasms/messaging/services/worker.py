@@ -16,6 +16,7 @@ from django.db import close_old_connections
 from alphasms.appointments.services.planning import plan
 from alphasms.appointments.services.subscriptions import refresh_due
 from alphasms.conf import app_settings
+from alphasms.jobs import JobRunner, run_pending
 from alphasms.messaging.gateways.errors import GatewayError, GatewayMisconfigured
 from alphasms.messaging.services.dispatch import Dispatcher, DispatchStats
 from alphasms.privacy.retention import purge_if_due
@@ -42,9 +43,14 @@ class Worker:
         return self.dispatcher.run_once()
 
     def run(self, once: bool = False) -> None:
-        """Loop until stopped (or one cycle with ``once``)."""
+        """Loop until stopped (or one cycle with ``once``). Background jobs (imports started in the web
+        app, ``alphasms.jobs``) run in a thread beside the loop; with ``once`` the queued ones run after
+        the cycle."""
         log.info("worker %s started", self.dispatcher.worker_id)
         self.start_gateways()
+        jobs = JobRunner()
+        if not once:
+            jobs.start()
         while not self.stopped.is_set():
             try:
                 stats = self.cycle()
@@ -58,10 +64,12 @@ class Worker:
             if stats.claimed:
                 log.info("cycle claimed=%d outcomes=%s", stats.claimed, stats.outcomes)
             if once:
+                run_pending()
                 break
             # Busy queue: go again at once; idle: wait for the poll interval or a stop.
             if stats.claimed < app_settings.WORKER_BATCH:
                 self.stopped.wait(app_settings.WORKER_POLL_S)
+        jobs.stop()
         log.info("worker %s stopped", self.dispatcher.worker_id)
 
     def start_gateways(self) -> None:
