@@ -7,8 +7,9 @@
 The test command runs the suite on SQLite and, when ALPHASMS_TEST_POSTGRES_URL is set (CI sets it), a
 second time on that PostgreSQL server. The mock provider server (Stoplight Prism) is installed from npm
 into tests/node; Node.js and npm come from the system, and so does Kannel, the self-hosted SMS gateway the
-Kannel gateway is tested against (on Debian/Ubuntu as root, installed automatically:
-apt-get install nodejs npm kannel kannel-extras).
+Kannel gateway is tested against, and Chromium, the browser the staff web app's tests drive (on
+Debian/Ubuntu as root, installed automatically: apt-get install nodejs npm kannel kannel-extras chromium
+chromium-driver).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ VENV = ROOT / ".venv"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PY = BIN / ("python.exe" if os.name == "nt" else "python")
 FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")  # Debian's kannel-extras: the fake SMSC Kannel tests use
+CHROMIUM = Path("/usr/bin/chromium")  # Debian's chromium: Playwright drives it in the web app's tests
 
 
 def say(text: str) -> None:
@@ -74,18 +76,22 @@ def install(extras: str = "") -> None:
 
 
 def ensure_node_tools() -> None:
-    """Install what the tests run against: Node.js/npm and the pinned Prism mock server (npm ci), and
-    Kannel (bearerbox, smsbox; fakesmsc is in kannel-extras) for the Kannel gateway's tests."""
+    """Install what the tests run against: Node.js/npm and the pinned Prism mock server (npm ci),
+    Kannel (bearerbox, smsbox; fakesmsc is in kannel-extras) for the Kannel gateway's tests, and Debian's
+    Chromium for the staff web app's browser tests (Playwright drives /usr/bin/chromium; never a
+    browser downloaded by `playwright install`)."""
     missing = [] if shutil.which("npm") else ["nodejs", "npm"]
     sbin = os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/usr/local/sbin"])
     if shutil.which("bearerbox", path=sbin) is None or not FAKESMSC.exists():
         missing += ["kannel", "kannel-extras"]
+    if not CHROMIUM.exists():
+        missing += ["chromium", "chromium-driver"]
     if missing:
         debian = Path("/etc/debian_version").exists() and shutil.which("apt-get")
         if not (hasattr(os, "geteuid") and os.geteuid() == 0 and debian):
             sys.exit(
-                "The tests need Node.js/npm (provider mock server) and Kannel (self-hosted SMS gateway); "
-                f"install them as root: apt-get install {' '.join(missing)}"
+                "The tests need Node.js/npm (provider mock server), Kannel (self-hosted SMS gateway) and "
+                f"Chromium (browser tests); install them as root: apt-get install {' '.join(missing)}"
             )
         apt_env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         run("apt-get", "update", "-qq", env=apt_env)

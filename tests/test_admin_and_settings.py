@@ -79,9 +79,9 @@ def test_a_message_page_shows_its_history_and_cannot_be_edited(admin_client_de):
     assert admin_client_de.get(reverse("admin:messaging_outboundmessage_add")).status_code == 403
 
 
-def test_the_start_page_leads_to_the_admin(client):
+def test_the_start_page_leads_to_the_staff_web_app_sign_in(client):
     response = client.get("/")
-    assert (response.status_code, response["Location"]) == (302, "/admin/")
+    assert (response.status_code, response["Location"]) == (302, "/login/?next=%2F")
 
 
 def test_the_rule_page_shows_the_template_check(admin_client_de):
