@@ -72,7 +72,7 @@ class Command(VendorCommand):
             raise _listen_error(exc, host, port) from None
         if vendor_settings.COUNT_CONNECTIONS:
             _count_connections(server, vendor_settings.DATA_DIR / "connections.count")
-        bound = int(getattr(server, "effective_port", port))
+        bound = _bound_port(server)
         stop_event = threading.Event()
         janitor = threading.Thread(target=_janitor, args=(stop_event,), name="vendor-janitor", daemon=True)
         janitor.start()
@@ -132,19 +132,35 @@ def _write_atomically(path: Path, text: str) -> None:
         ) from None
 
 
+def _listeners(server: Any) -> list[Any]:
+    """The listening sockets' servers: one, or several when the host name has several addresses
+    (waitress's MultiSocketServer keeps them in its socket map)."""
+    if hasattr(server, "accept"):
+        return [server]
+    return [listener for listener in server.map.values() if hasattr(listener, "accept")]
+
+
+def _bound_port(server: Any) -> int:
+    if hasattr(server, "effective_port"):
+        return int(server.effective_port)
+    return int(server.effective_listen[0][1])
+
+
 def _count_connections(server: Any, count_file: Path) -> None:
-    """Wrap the waitress server's ``accept`` so every accepted connection is counted into the file."""
-    accept, count = server.accept, [0]
+    """Wrap each listener's ``accept`` so every accepted TCP connection is counted into the file."""
+    count = [0]
     _write_atomically(count_file, "0\n")
+    for listener in _listeners(server):
+        accept = listener.accept
 
-    def counting_accept() -> Any:
-        accepted = accept()
-        if accepted is not None:
-            count[0] += 1
-            _write_atomically(count_file, f"{count[0]}\n")
-        return accepted
+        def counting_accept(accept: Any = accept) -> Any:
+            accepted = accept()
+            if accepted is not None:  # all listeners share waitress's one event-loop thread
+                count[0] += 1
+                _write_atomically(count_file, f"{count[0]}\n")
+            return accepted
 
-    server.accept = counting_accept
+        listener.accept = counting_accept
 
 
 def _janitor(stop_event: threading.Event) -> None:
