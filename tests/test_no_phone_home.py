@@ -240,6 +240,7 @@ def test_starting_the_product_and_the_worker_makes_zero_connections(tmp_path, li
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=60)
     assert process.returncode == 0, output
+    assert "TESTMODUS: Keine Lizenz eingegeben." in output or "EVALUATION MODE: No licence entered." in output
     worker = subprocess.run(
         [sys.executable, "-m", "alphasms", "worker", "--once"],
         env=env,

@@ -62,7 +62,8 @@ def test_without_a_licence_a_real_gateway_sends_at_most_the_limit_and_the_rest_w
         assert message.user_message.startswith("Testmodus ohne Lizenz: die 3 Nachrichten dieses Monats")
         assert "alphasms licence set" in message.user_message
         assert not message.attempts.exists()  # nothing left the machine
-        assert "evaluation mode" in message.events.last().note
+        last_event = message.events.order_by("id").last()
+        assert last_event is not None and "evaluation mode" in last_event.note
     assert DeliveryAttempt.objects.count() == 3
     status = licence_status(DUE)
     assert (status.mode, status.sent_this_month, status.remaining) == ("evaluation", 3, 0)

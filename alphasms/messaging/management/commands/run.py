@@ -90,6 +90,11 @@ class Command(AlphaCommand):
                 f"AlphaSMS is running: {url}  data: {data}\nSMS gateway: {gateway}. Stop with Ctrl-C.",
             )
         )
+        from alphasms.licensing.evaluation import licence_status  # local, offline: no connection
+
+        status = licence_status()
+        if status.mode != "licensed":
+            self.stdout.write(status.sentence)
         try:
             server.run()
         except OSError:
