@@ -55,6 +55,14 @@ def test_the_sample_owner_sets_up_totp_sees_tomorrows_appointments_and_switches_
     )
     screenshot(page, "dashboard-de")
 
+    page.keyboard.press("Tab")  # the first stop is the skip link, visible when focused
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
+    assert page.locator(".skip-link").is_visible()
+    page.set_viewport_size({"width": 768, "height": 1024})  # a tablet: no sideways scrolling
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "dashboard-tablet")
+    page.set_viewport_size({"width": 1280, "height": 900})
+
     page.get_by_label("Sprache").select_option("en")
     page.get_by_role("button", name="Wechseln").click()
     page.wait_for_load_state()
