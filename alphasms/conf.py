@@ -161,16 +161,37 @@ class AppSettings:
     def gateway_setting(self, name: str) -> str:
         """A gateway's own setting, e.g. ``SEVENIO_API_KEY`` ("" when unset).
 
-        Lookup order: the ``ALPHASMS`` settings dict (tests override it), then the environment variable
-        ``ALPHASMS_<name>``, then the file named by ``ALPHASMS_<name>_FILE`` (secrets). So a new gateway
-        needs no edit of settings.py; its variables are documented in its README and in README.md.
+        Lookup order (the first non-empty value wins):
+
+        1. the ``ALPHASMS`` settings dict (tests override it);
+        2. the environment: the file named by ``ALPHASMS_<name>_FILE`` (secrets), else the variable
+           ``ALPHASMS_<name>``;
+        3. the encrypted credential store (values the owner entered under Settings → Gateways;
+           ``alphasms.credentials.store``; DESIGN.md invariant 8).
+
+        The environment wins over the store, so deployments configured by environment are unchanged.
+        A new gateway needs no edit of settings.py; its variables are documented in its README and
+        README.md. :meth:`gateway_setting_source` says where a value came from.
         """
+        return self.gateway_setting_source(name)[1]
+
+    def gateway_setting_source(self, name: str) -> tuple[str, str]:
+        """(source, value) of :meth:`gateway_setting`: source is ``settings``, ``file`` (via
+        ``ALPHASMS_<name>_FILE``), ``environment``, ``store`` or ``""`` (unset, value "")."""
+        import os
+
         value = settings.ALPHASMS.get(name)
         if value not in (None, ""):
-            return str(value)
+            return "settings", str(value)
         from alphasms.project.settings import env
 
-        return env(f"ALPHASMS_{name}")
+        found = env(f"ALPHASMS_{name}")
+        if found:
+            return ("file" if os.environ.get(f"ALPHASMS_{name}_FILE") else "environment"), found
+        from alphasms.credentials.store import stored_value
+
+        found = stored_value(name)
+        return ("store", found) if found else ("", "")
 
 
 app_settings = AppSettings()

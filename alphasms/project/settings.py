@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "alphasms.privacy",
     "alphasms.licensing",
     "alphasms.support",
+    "alphasms.credentials",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",

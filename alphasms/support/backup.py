@@ -20,8 +20,9 @@ copy of it somewhere else, or the backups cannot be read. age's authenticated en
 in 64 KiB chunks with a final-chunk flag) detects any altered or truncated byte; the manifest's SHA-256 is
 checked on top (``read_backup``).
 
-The database holds no credentials (gateway keys and SMTP passwords are settings, not rows), so backups hold
-none either. The worker makes one backup a day (``backup_if_due``) and keeps 7 daily and 4 weekly ones
+The database holds credentials only as ciphertext (gateway keys entered in the web app,
+``alphasms.credentials``); their key file (``secrets-key.txt`` in the data directory) is never inside a
+backup, since a backup holds the database dump and nothing else of the data directory. The worker makes one backup a day (``backup_if_due``) and keeps 7 daily and 4 weekly ones
 (``rotate``), when a recipient is configured or the key file exists.
 """
 

@@ -7,6 +7,8 @@ from django.urls import path
 from django.views.i18n import set_language
 
 from alphasms.web.views import auth, dashboard
+from alphasms.web.views import settings_gateways as gateway_settings_views
+from alphasms.web.views import settings_vendor as vendor_settings_views
 
 app_name = "web"
 
@@ -17,4 +19,23 @@ urlpatterns = [
     path("login/setup/", auth.setup_view, name="login_setup"),
     path("logout/", auth.logout_view, name="logout"),
     path("language/", set_language, name="set_language"),
+    path("settings/gateways/", gateway_settings_views.gateways_view, name="settings_gateways"),
+    path(
+        "settings/gateways/credential/",
+        gateway_settings_views.credential_view,
+        name="settings_gateway_credential",
+    ),
+    path("settings/gateways/test/", gateway_settings_views.test_view, name="settings_gateway_test"),
+    path("settings/licence/", vendor_settings_views.licence_view, name="settings_licence"),
+    path("settings/licence/update/", vendor_settings_views.update_check_view, name="settings_update_check"),
+    path("settings/support/", vendor_settings_views.support_view, name="settings_support"),
+    path(
+        "settings/support/backup/", vendor_settings_views.support_backup_view, name="settings_support_backup"
+    ),
+    path(
+        "settings/support/receipt/",
+        vendor_settings_views.support_receipt_view,
+        name="settings_support_receipt",
+    ),
+    path("settings/support/remote/", vendor_settings_views.remote_view, name="settings_remote"),
 ]

@@ -113,6 +113,17 @@ class MoEvent:
     raw: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class GatewaySetting:
+    """One setting a gateway reads through ``app_settings.gateway_setting``: ``name`` without the
+    ``ALPHASMS_`` prefix; ``required`` to send at all; ``secret`` values are masked when shown and
+    entered as passwords (Settings → Gateways; DESIGN.md invariant 8)."""
+
+    name: str
+    required: bool = False
+    secret: bool = False
+
+
 class Gateway:
     """Base class of SMS gateways. Subclasses set the class attributes and implement the mappers.
 
@@ -130,6 +141,9 @@ class Gateway:
     supports_alphanumeric_sender: ClassVar[bool] = True
     max_segments: ClassVar[int] = 10
     max_requests_per_second: ClassVar[float] = 10.0
+    #: The settings the gateway reads (shown on Settings → Gateways; a gateway is configured when every
+    #: ``required`` one has a value). Declared per gateway, beside its README's settings table.
+    settings_spec: ClassVar[tuple[GatewaySetting, ...]] = ()
 
     def start(self) -> None:
         """Called once when a worker starts; gateways with a long-lived session (SMPP) open it here so

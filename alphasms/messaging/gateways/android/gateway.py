@@ -63,6 +63,13 @@ class AndroidGateway(base.Gateway):
     supports_alphanumeric_sender = False  # the sender is always the SIM's own number
     max_segments = 10
     max_requests_per_second = 0.5  # Android: 30 parts a minute (budget.py enforces the parts)
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("ANDROID_MODE"),
+        base.GatewaySetting("ANDROID_BASE_URL"),
+        base.GatewaySetting("ANDROID_USERNAME", required=True),
+        base.GatewaySetting("ANDROID_PASSWORD", required=True, secret=True),
+        base.GatewaySetting("ANDROID_WEBHOOK_SIGNING_KEY", secret=True),
+    )
 
     def __init__(self, budget: PartBudget | None = None) -> None:
         self.budget = budget or BUDGET

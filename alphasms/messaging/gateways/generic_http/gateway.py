@@ -39,6 +39,10 @@ class GenericHttpGateway(base.Gateway):
     supports_alphanumeric_sender = True  # passed on as configured; the provider decides
     max_segments = 10
     max_requests_per_second = 5.0  # small providers rarely publish limits: stay gentle
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("GENERIC_HTTP_CONFIG", required=True),
+        base.GatewaySetting("GENERIC_HTTP_DLR_SECRET", secret=True),
+    )
 
     def base_url(self) -> str:
         """Scheme and host of the configured url (secrets resolved); the rest is the request's path."""

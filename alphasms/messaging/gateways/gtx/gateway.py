@@ -64,6 +64,11 @@ class GtxGateway(base.Gateway):
     supports_alphanumeric_sender = True  # "alphanumeric up to 11 chars" (manual, ``from``)
     max_segments = 10
     max_requests_per_second = 10.0  # not published (unverified); 429 tells us when to slow down
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("GTX_AUTH_KEY", required=True, secret=True),
+        base.GatewaySetting("GTX_DLR_SECRET", required=True, secret=True),
+        base.GatewaySetting("GTX_BASE_URL"),
+    )
 
     def base_url(self) -> str:
         return app_settings.gateway_setting("GTX_BASE_URL") or "https://rest.gtx-messaging.net"

@@ -77,6 +77,12 @@ class KannelGateway(base.Gateway):
     supports_alphanumeric_sender = True  # passed on; whether the SMSC behind Kannel accepts it varies
     max_segments = 10
     max_requests_per_second = 50.0  # the smsbox takes hundreds/s; the SMSC's throughput is set in kannel.conf
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("KANNEL_BASE_URL", required=True),
+        base.GatewaySetting("KANNEL_USERNAME", required=True),
+        base.GatewaySetting("KANNEL_PASSWORD", required=True, secret=True),
+        base.GatewaySetting("KANNEL_DLR_SECRET", required=True, secret=True),
+    )
 
     def base_url(self) -> str:
         """The smsbox's sendsms root, e.g. ``http://127.0.0.1:13013`` (KANNEL_BASE_URL, required)."""

@@ -95,6 +95,11 @@ class SevenioGateway(base.Gateway):
     supports_alphanumeric_sender = True
     max_segments = 10  # text limit 1520 characters = 10 concatenated GSM-7 segments
     max_requests_per_second = 10.0  # DESIGN.md; seven.io publishes no limit (unverified)
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("SEVENIO_API_KEY", required=True, secret=True),
+        base.GatewaySetting("SEVENIO_SIGNING_SECRET", secret=True),
+        base.GatewaySetting("SEVENIO_BASE_URL"),
+    )
 
     def base_url(self) -> str:
         return app_settings.gateway_setting("SEVENIO_BASE_URL") or "https://gateway.seven.io/api"

@@ -56,6 +56,12 @@ class SipgateGateway(base.Gateway):
     supports_alphanumeric_sender = False  # "sipgate" or a verified own number, configured in the app
     max_segments = 10  # not documented (unverified); a reminder needs 1–2
     max_requests_per_second = 1.0  # no published limit (unverified); sipgate is a telephony API, be gentle
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("SIPGATE_TOKEN_ID", required=True),
+        base.GatewaySetting("SIPGATE_TOKEN", required=True, secret=True),
+        base.GatewaySetting("SIPGATE_SMS_ID", required=True),
+        base.GatewaySetting("SIPGATE_BASE_URL"),
+    )
 
     def base_url(self) -> str:
         return app_settings.gateway_setting("SIPGATE_BASE_URL") or "https://api.sipgate.com/v2"

@@ -51,6 +51,14 @@ class SmppGateway(base.Gateway):
     supports_alphanumeric_sender = True
     max_segments = 10
     max_requests_per_second = 10.0  # messages; the session paces PDUs at SMPP_THROUGHPUT_PER_S
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("SMPP_HOST", required=True),
+        base.GatewaySetting("SMPP_PORT"),
+        base.GatewaySetting("SMPP_SYSTEM_ID", required=True),
+        base.GatewaySetting("SMPP_PASSWORD", required=True, secret=True),
+        base.GatewaySetting("SMPP_SYSTEM_TYPE"),
+        base.GatewaySetting("SMPP_SOURCE_ADDR"),
+    )
 
     def session(self) -> SmppSession:
         """This process's session for the current settings (see ``session.session_for``)."""

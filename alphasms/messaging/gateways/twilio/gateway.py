@@ -63,6 +63,13 @@ class TwilioGateway(base.Gateway):
     # Twilio queues beyond a sender's throughput (1 segment/s for a long code) for up to 10 h, where we can
     # no longer cancel a stale reminder; pacing at that rate keeps the queue ours (DESIGN.md).
     max_requests_per_second = 1.0
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("TWILIO_ACCOUNT_SID", required=True),
+        base.GatewaySetting("TWILIO_AUTH_TOKEN", required=True, secret=True),
+        base.GatewaySetting("TWILIO_FROM"),
+        base.GatewaySetting("TWILIO_MESSAGING_SERVICE_SID"),
+        base.GatewaySetting("TWILIO_BASE_URL"),
+    )
 
     def mo_http_response(self) -> tuple[str, str]:
         """Empty TwiML: Twilio reads our answer to an incoming SMS as instructions; this sends nothing."""

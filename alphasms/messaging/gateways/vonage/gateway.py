@@ -88,6 +88,13 @@ class VonageGateway(base.Gateway):
     supports_alphanumeric_sender = True
     max_segments = 10  # Vonage publishes no hard limit (status 12 = too long); kept at our default
     max_requests_per_second = 30.0  # commonly cited account limit (unverified, reference notes §4.5)
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("VONAGE_API_KEY", required=True, secret=True),
+        base.GatewaySetting("VONAGE_API_SECRET", required=True, secret=True),
+        base.GatewaySetting("VONAGE_SIGNATURE_SECRET", secret=True),
+        base.GatewaySetting("VONAGE_FROM"),
+        base.GatewaySetting("VONAGE_BASE_URL"),
+    )
 
     def base_url(self) -> str:
         return app_settings.gateway_setting("VONAGE_BASE_URL") or "https://rest.nexmo.com"

@@ -78,6 +78,13 @@ class WebsmsGateway(base.Gateway):
     supports_alphanumeric_sender = True  # senderAddressType alphanumeric, if enabled on the account
     max_segments = 10
     max_requests_per_second = 10.0  # not published (unverified); 4023 tells us when to slow down
+    settings_spec = (  # README.md "Settings"
+        base.GatewaySetting("WEBSMS_TOKEN", secret=True),
+        base.GatewaySetting("WEBSMS_USERNAME"),
+        base.GatewaySetting("WEBSMS_PASSWORD", secret=True),
+        base.GatewaySetting("WEBSMS_DLR_SECRET", required=True, secret=True),
+        base.GatewaySetting("WEBSMS_BASE_URL"),
+    )
 
     def dlr_http_response(self) -> tuple[str, str]:
         """websms expects a JSON acknowledgement of each report (statusCode 2000)."""
