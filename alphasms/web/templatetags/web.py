@@ -28,16 +28,17 @@ class NavItem:
     current: bool
 
 
-# (URL name, label, area). Entries whose URL name does not exist yet are left out.
+# (URL names, label, area): the entry links to the first URL name that exists; entries none of whose
+# names exist yet are left out.
 NAV = [
-    ("web:dashboard", _("Dashboard"), Area.DASHBOARD),
-    ("web:appointments", _("Appointments"), Area.APPOINTMENTS),
-    ("web:customers", _("Customers"), Area.CUSTOMERS),
-    ("web:messages", _("Messages"), Area.MESSAGES),
-    ("web:rules", _("Rules"), Area.RULES),
-    ("web:imports", _("Imports"), Area.IMPORTS),
-    ("web:tomorrow", _("Tomorrow"), Area.TOMORROW),
-    ("web:settings", _("Settings"), Area.SETTINGS),
+    (("web:dashboard",), _("Dashboard"), Area.DASHBOARD),
+    (("web:appointments",), _("Appointments"), Area.APPOINTMENTS),
+    (("web:customers",), _("Customers"), Area.CUSTOMERS),
+    (("web:messages",), _("Messages"), Area.MESSAGES),
+    (("web:rules",), _("Rules"), Area.RULES),
+    (("web:imports",), _("Imports"), Area.IMPORTS),
+    (("web:tomorrow",), _("Tomorrow"), Area.TOMORROW),
+    (("web:settings", "web:settings_gateways", "web:settings_licence"), _("Settings"), Area.SETTINGS),
 ]
 
 # Labels of ``MessageStatus`` values (English msgids; the model's own labels are German msgids).
@@ -83,16 +84,25 @@ def nav_items(context: template.Context) -> list[NavItem]:
         return []
     role = role_of(request.user)
     items = []
-    for name, label, area in NAV:
-        if not can_view(role, area):
+    for names, label, area in NAV:
+        url = _first_url(names) if can_view(role, area) else None
+        if url is None:
             continue
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
-            continue
-        current = request.path == url if url == "/" else request.path.startswith(url)
+        prefix = (
+            url if url == "/" else "/" + url.strip("/").split("/")[0] + "/"
+        )  # /settings/gateways/ → /settings/
+        current = request.path == url if url == "/" else request.path.startswith(prefix)
         items.append(NavItem(str(label), url, current))
     return items
+
+
+def _first_url(names: tuple[str, ...]) -> str | None:
+    for name in names:
+        try:
+            return reverse(name)
+        except NoReverseMatch:
+            continue
+    return None
 
 
 @register.filter
