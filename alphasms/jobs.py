@@ -43,14 +43,26 @@ def _worker(*, batch: bool) -> object:
     )
 
 
-def run_pending() -> None:
-    """Run every queued task now, in this thread, then return (``alphasms worker --once``, tests).
-    Does nothing when the default backend does not keep a queue (the immediate backend ran them)."""
+def run_pending() -> int:
+    """Run every queued task now, in this thread, one after another, then return how many ran
+    (``alphasms worker --once``, tests). Each is claimed like the threaded runner claims it (row lock,
+    SKIP LOCKED), so a running worker and this never run the same task. Does nothing when the default
+    backend keeps no queue (the immediate backend already ran them)."""
     if not _uses_database_backend():
-        return
+        return 0
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
     worker = _worker(batch=True)
-    worker.run()  # type: ignore[attr-defined]
-    close_old_connections()
+    count = 0
+    while True:
+        with transaction.atomic():
+            result = DBTaskResult.objects.ready().filter(backend_name="default").get_locked()
+            if result is None:
+                return count
+            result.claim(worker.worker_id)  # type: ignore[attr-defined]
+        worker.run_task(result)  # type: ignore[attr-defined]
+        count += 1
 
 
 def _uses_database_backend() -> bool:

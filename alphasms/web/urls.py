@@ -7,6 +7,7 @@ from django.urls import path
 from django.views.i18n import set_language
 
 from alphasms.web.views import auth, dashboard
+from alphasms.web.views import imports as imports_views
 from alphasms.web.views import settings_gateways as gateway_settings_views
 from alphasms.web.views import settings_vendor as vendor_settings_views
 
@@ -19,6 +20,27 @@ urlpatterns = [
     path("login/setup/", auth.setup_view, name="login_setup"),
     path("logout/", auth.logout_view, name="logout"),
     path("language/", set_language, name="set_language"),
+    path("imports/", imports_views.imports_view, name="imports"),
+    path("imports/jobs/<str:job_id>/", imports_views.import_job_view, name="import_job"),
+    path("imports/jobs/<str:job_id>/progress/", imports_views.import_progress_view, name="import_progress"),
+    path("imports/jobs/<str:job_id>/apply/", imports_views.import_apply_view, name="import_apply"),
+    path("imports/jobs/<str:job_id>/discard/", imports_views.import_discard_view, name="import_discard"),
+    path("imports/subscriptions/add/", imports_views.subscription_add_view, name="subscription_add"),
+    path(
+        "imports/subscriptions/<int:pk>/interval/",
+        imports_views.subscription_interval_view,
+        name="subscription_interval",
+    ),
+    path(
+        "imports/subscriptions/<int:pk>/remove/",
+        imports_views.subscription_delete_view,
+        name="subscription_delete",
+    ),
+    path(
+        "imports/subscriptions/<int:pk>/refresh/",
+        imports_views.subscription_refresh_view,
+        name="subscription_refresh",
+    ),
     path("settings/gateways/", gateway_settings_views.gateways_view, name="settings_gateways"),
     path(
         "settings/gateways/credential/",
