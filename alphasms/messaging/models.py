@@ -334,3 +334,29 @@ class InboundMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} #{self.pk} {self.received_at:%Y-%m-%dT%H:%MZ}"
+
+
+class ResendBatch(models.Model):
+    """A bulk resend started by staff (``services.resend.start_batch``): the ids of the messages to
+    resend, worked through by the worker in chunks (``services.resend.run_pending_batches``) so the
+    staff page can show progress. Ids and counts only — no personal data; ``created_by_id`` is the
+    staff user's id. ``refused`` counts messages not resent by reason code (``ResendRefused.code``).
+    ``lease_until`` (UTC) bounds one worker's claim, so a dead worker's batch is taken over."""
+
+    created_at = models.DateTimeField(_("angelegt (UTC)"))
+    created_by_id = models.BigIntegerField(_("angelegt von (Benutzer-ID)"), null=True, blank=True)
+    message_ids = models.JSONField(_("Nachrichten-IDs"), default=list)
+    total = models.PositiveIntegerField(_("Anzahl"))
+    done_count = models.PositiveIntegerField(_("bearbeitet"), default=0)
+    resent_count = models.PositiveIntegerField(_("erneut eingereiht"), default=0)
+    refused = models.JSONField(_("nicht erneut gesendet (je Grund)"), default=dict)
+    lease_until = models.DateTimeField(_("reserviert bis (UTC)"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("fertig (UTC)"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("Sammel-Neuversand")
+        verbose_name_plural = _("Sammel-Neuversand")
+        indexes = [models.Index(fields=["finished_at", "lease_until"])]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.done_count}/{self.total}"

@@ -10,6 +10,9 @@ from alphasms.web.views import auth, dashboard
 from alphasms.web.views import imports as imports_views
 from alphasms.web.views import settings_gateways as gateway_settings_views
 from alphasms.web.views import settings_vendor as vendor_settings_views
+from alphasms.web.views import messages as message_views
+from alphasms.web.views import rules as rule_views
+from alphasms.web.views import tomorrow as tomorrow_views
 
 app_name = "web"
 
@@ -60,4 +63,21 @@ urlpatterns = [
         name="settings_support_receipt",
     ),
     path("settings/support/remote/", vendor_settings_views.remote_view, name="settings_remote"),
+    path("rules/", rule_views.rules_view, name="rules"),
+    path("rules/new/", rule_views.rule_new_view, name="rule_new"),
+    path("rules/preview/", rule_views.rule_preview_view, name="rule_preview"),
+    path("rules/<int:rule_id>/", rule_views.rule_edit_view, name="rule_edit"),
+    path("tomorrow/", tomorrow_views.tomorrow_view, name="tomorrow"),
+    path("tomorrow/hold/", tomorrow_views.tomorrow_hold_view, name="tomorrow_hold"),
+    path("tomorrow/release/", tomorrow_views.tomorrow_release_view, name="tomorrow_release"),
+    path("messages/", message_views.messages_view, name="messages"),
+    path("messages/<int:message_id>/", message_views.message_view, name="message"),
+    path("messages/<int:message_id>/resend/", message_views.message_resend_view, name="message_resend"),
+    path("messages/<int:message_id>/release/", message_views.message_release_view, name="message_release"),
+    path("messages/bulk-resend/", message_views.messages_bulk_resend_view, name="messages_bulk_resend"),
+    path(
+        "messages/bulk-resend/<int:batch_id>/",
+        message_views.messages_bulk_progress_view,
+        name="messages_bulk_progress",
+    ),
 ]
