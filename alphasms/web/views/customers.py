@@ -1,0 +1,153 @@
+"""Customer pages: the list with search, one person's page (contact data, consent per channel, message
+history, appointments, restriction), the contact edit, recording an opt-in and withdrawing consent.
+Queries and changes live in ``alphasms.web.services.customers`` (which calls ``privacy.services``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from alphasms.appointments.models import Customer
+from alphasms.privacy.admin_audit import actor_of
+from alphasms.privacy.audit import audit
+from alphasms.privacy.models import AuditAction, ConsentSource
+from alphasms.web.roles import Area, Role, area_view, can_change
+from alphasms.web.services import customers as service
+from alphasms.web.views.customer_forms import ConsentForm, ContactForm
+
+
+def _render(request: HttpRequest, template: str, context: dict[str, Any], status: int = 200) -> HttpResponse:
+    role = getattr(request, "web_role", None)
+    context = {**context, "can_change": can_change(role, Area.CUSTOMERS), "is_owner": role is Role.OWNER}
+    return render(request, template, context, status=status)
+
+
+def _get_or_404(pk: int) -> Customer:
+    customer = Customer.objects.filter(pk=pk).first()
+    if customer is None:
+        raise Http404("no such customer")
+    return customer
+
+
+class SearchForm(forms.Form):
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search"}),
+        help_text=gettext_lazy("Name, phone number, e-mail or customer number"),
+    )
+
+
+@area_view(Area.CUSTOMERS)
+def list_view(request: HttpRequest) -> HttpResponse:
+    """Customers by name, filtered by ``q``; ``page`` from 1. An htmx request gets only the results."""
+    form = SearchForm(request.GET or None)
+    text = form.cleaned_data["q"] if form.is_valid() else ""
+    number = int(request.GET["page"]) if request.GET.get("page", "").isdigit() else 1
+    page = service.customer_page(text, number)
+    context = {"form": form, "page": page, "q": text}
+    template = (
+        "web/customers/_results.html" if request.headers.get("HX-Request") else "web/customers/list.html"
+    )
+    return _render(request, template, context)
+
+
+def _detail_page(
+    request: HttpRequest,
+    customer: Customer,
+    *,
+    contact: ContactForm | None = None,
+    consent: ConsentForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    context = {
+        "detail": service.detail(customer, timezone.now()),
+        "customer": customer,
+        "consent_form": consent or ConsentForm(),
+        "contact_form": contact,
+    }
+    return _render(request, "web/customers/detail.html", context, status)
+
+
+@area_view(Area.CUSTOMERS)
+def detail_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One person's page. Viewing personal data is audited (GDPR Art. 5(2)), as in the admin."""
+    customer = _get_or_404(pk)
+    audit(actor_of(request), AuditAction.VIEW, "customer", customer.pk)
+    return _detail_page(request, customer)
+
+
+@area_view(Area.CUSTOMERS)
+def edit_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Contact data; the mobile number is normalised to E.164. Refused (409) for a restricted person."""
+    customer = _get_or_404(pk)
+    if customer.restricted_at is not None:
+        messages.error(
+            request, _("Processing of this person's data is restricted: their data cannot be changed.")
+        )
+        return _detail_page(request, customer, status=409)
+    form = ContactForm(request.POST or None, customer=customer, default_country=service.default_country())
+    if request.method == "POST" and form.is_valid():
+        try:
+            changed = service.update_contact(customer, form.contact(), actor_of(request))
+        except service.CustomerRestricted:
+            messages.error(
+                request, _("Processing of this person's data is restricted: their data cannot be changed.")
+            )
+            return _detail_page(request, customer, status=409)
+        messages.success(request, _("Contact data saved.") if changed else _("Nothing changed."))
+        for flag in form.phone_hints():
+            messages.warning(request, flag)
+        return redirect("web:customer", pk=customer.pk)
+    return _render(request, "web/customers/edit.html", {"form": form, "customer": customer})
+
+
+@require_POST
+@area_view(Area.CUSTOMERS)
+def consent_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Record an opt-in for one channel with its source and wording."""
+    customer = _get_or_404(pk)
+    form = ConsentForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, customer, consent=form, status=400)
+    data = form.cleaned_data
+    try:
+        service.record_consent(
+            customer,
+            data["channel"],
+            ConsentSource(data["source"]),
+            data["wording_version"],
+            actor_of(request),
+        )
+    except service.CustomerRestricted:
+        messages.error(
+            request, _("Processing of this person's data is restricted: no consent can be recorded.")
+        )
+        return _detail_page(request, customer, status=409)
+    messages.success(request, _("Consent recorded."))
+    return redirect("web:customer", pk=customer.pk)
+
+
+@require_POST
+@area_view(Area.CUSTOMERS)
+def withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Withdraw the consent of the channel in ``channel``; its pending messages are cancelled."""
+    customer = _get_or_404(pk)
+    channel = request.POST.get("channel", "")
+    if channel not in service.CHANNELS:
+        messages.error(request, _("Choose the channel whose consent is withdrawn: SMS or e-mail."))
+        return _detail_page(request, customer, status=400)
+    cancelled = service.withdraw_consent(customer, channel, actor_of(request))
+    messages.success(
+        request, _("Consent withdrawn; %(count)d pending messages cancelled.") % {"count": cancelled}
+    )
+    return redirect("web:customer", pk=customer.pk)
