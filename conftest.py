@@ -18,6 +18,7 @@ pytest_plugins = [
     "alphasms.testing.vendor",
     "alphasms.testing.web",
     "alphasms.testing.browser",
+    "alphasms.testing.credentials",
 ]
 
 

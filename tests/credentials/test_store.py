@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -17,7 +16,6 @@ from alphasms.conf import app_settings
 from alphasms.credentials import store
 from alphasms.credentials.models import StoredSecret
 from alphasms.privacy.models import AuditEntry
-from alphasms.testing.credentials import secret_store  # noqa: F401  (fixture)
 
 API_KEY = "sk-live-9f8e7d6c5b4a39281706"
 pytestmark = pytest.mark.django_db

@@ -12,7 +12,6 @@ from django.db import connection
 
 from alphasms.credentials import store
 from alphasms.credentials.models import StoredSecret
-from alphasms.testing.credentials import secret_store  # noqa: F401  (fixture)
 from alphasms.testing.fake_http import CannedResponse, FakeHttpServer
 from alphasms.web.roles import Role
 
