@@ -8,10 +8,11 @@ from django.views.i18n import set_language
 
 from alphasms.web.views import auth, dashboard
 from alphasms.web.views import imports as imports_views
-from alphasms.web.views import settings_gateways as gateway_settings_views
-from alphasms.web.views import settings_vendor as vendor_settings_views
 from alphasms.web.views import messages as message_views
 from alphasms.web.views import rules as rule_views
+from alphasms.web.views import settings_gateways as gateway_settings_views
+from alphasms.web.views import settings_general as general_settings_views
+from alphasms.web.views import settings_vendor as vendor_settings_views
 from alphasms.web.views import tomorrow as tomorrow_views
 
 app_name = "web"
@@ -43,6 +44,27 @@ urlpatterns = [
         "imports/subscriptions/<int:pk>/refresh/",
         imports_views.subscription_refresh_view,
         name="subscription_refresh",
+    ),
+    path("settings/", general_settings_views.settings_view, name="settings"),
+    path("settings/locations/new/", general_settings_views.location_view, name="settings_location_new"),
+    path("settings/locations/<int:pk>/", general_settings_views.location_view, name="settings_location"),
+    path("settings/prices/", general_settings_views.price_save_view, name="settings_price_save"),
+    path(
+        "settings/prices/<int:pk>/remove/",
+        general_settings_views.price_delete_view,
+        name="settings_price_delete",
+    ),
+    path("settings/users/", general_settings_views.user_create_view, name="settings_user_create"),
+    path("settings/users/<int:pk>/role/", general_settings_views.user_role_view, name="settings_user_role"),
+    path(
+        "settings/users/<int:pk>/active/",
+        general_settings_views.user_active_view,
+        name="settings_user_active",
+    ),
+    path(
+        "settings/users/<int:pk>/totp/",
+        general_settings_views.user_totp_reset_view,
+        name="settings_user_totp",
     ),
     path("settings/gateways/", gateway_settings_views.gateways_view, name="settings_gateways"),
     path(
