@@ -5,8 +5,9 @@ Fast with a million appointments (issue 5's benchmark: 1,000,000 appointments, 1
 * every query is bounded by a date range first, on the index of ``Appointment.start_at``;
 * the list pages by keyset (``start_at``, ``id``), never by OFFSET, and fetches ``PAGE_SIZE + 1`` rows;
 * a search looks up the matching customers first (at most ``CUSTOMER_MATCH_LIMIT`` ids; phone numbers
-  by the indexed ``mobile_e164`` where the text is a number) and then the appointments of those ids in the
-  range, or whose title contains the text; without an end date a search covers ``SEARCH_DAYS`` days;
+  by their E.164 form) and then, as two queries merged by keyset, the appointments of those ids in the
+  range and those whose title contains the text in the range's first ``TITLE_SEARCH_DAYS`` days (a title
+  has no index; the scan stays bounded); without an end date a search covers ``SEARCH_DAYS`` days;
 * reminders come in one query per page (``appointment_id IN …``), customers and locations by
   ``select_related``: no query per row.
 
@@ -29,6 +30,7 @@ from alphasms.web.services.customers import matching_customer_ids
 
 PAGE_SIZE = 50
 SEARCH_DAYS = 366
+TITLE_SEARCH_DAYS = 31
 CUSTOMER_MATCH_LIMIT = 500
 CALENDAR_LIMIT = 1000  # appointments drawn in one day or week view
 CHANNELS = (Channel.SMS.value, Channel.EMAIL.value)
@@ -99,14 +101,15 @@ class Row:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of the list: rows, the cursors of the previous and next page (None at an end), and the
-    UTC range that was searched."""
+    """One page of the list: rows, the cursors of the previous and next page (None at an end), the
+    UTC range that was searched and, for a search, how many days of it titles were searched in."""
 
     rows: list[Row]
     previous: Cursor | None
     next: Cursor | None
     range_start: dt.datetime
     range_end: dt.datetime | None
+    title_days: int | None = None
 
 
 def _local_midnight(day: dt.date, tz: dt.tzinfo) -> dt.datetime:
@@ -127,7 +130,11 @@ def list_range(filters: Filters, now: dt.datetime) -> tuple[dt.datetime, dt.date
 
 def _filtered(
     filters: Filters, now: dt.datetime
-) -> tuple[QuerySet[Appointment], dt.datetime, dt.datetime | None]:
+) -> tuple[list[QuerySet[Appointment]], dt.datetime, dt.datetime | None]:
+    """The queries whose union is the list, and the range. A search is two queries, each able to use
+    an index on its own (an OR of both would scan the range): appointments of the matching customers
+    (``customer_id`` index) and appointments whose title contains the text, within ``TITLE_SEARCH_DAYS``
+    from the range's start (a title has no index: the scan stays bounded)."""
     start, end = list_range(filters, now)
     query = Appointment.objects.filter(start_at__gte=start)
     if end is not None:
@@ -137,36 +144,58 @@ def _filtered(
     if filters.location_id is not None:
         query = query.filter(location_id=filters.location_id)
     text = filters.query.strip()
-    if text:
-        ids = matching_customer_ids(text, CUSTOMER_MATCH_LIMIT)
-        query = query.filter(Q(customer_id__in=ids) | Q(summary__icontains=text))
-    return query, start, end
+    if not text:
+        return [query], start, end
+    by_customer = query.filter(customer_id__in=matching_customer_ids(text, CUSTOMER_MATCH_LIMIT))
+    by_title = query.filter(
+        summary__icontains=text, start_at__lt=start + dt.timedelta(days=TITLE_SEARCH_DAYS)
+    )
+    return [by_customer, by_title], start, end
+
+
+def _page_of(
+    parts: list[QuerySet[Appointment]], after: Cursor | None, before: Cursor | None
+) -> list[Appointment]:
+    """Up to ``PAGE_SIZE + 1`` rows of the union of ``parts`` after ``after`` (start order) or before
+    ``before`` (reverse start order): the first rows of each part, merged — the keyset makes that exact."""
+    found: dict[int, Appointment] = {}
+    for part in parts:
+        if before is not None:
+            part = part.filter(
+                Q(start_at__lt=before.start_at) | Q(start_at=before.start_at, pk__lt=before.pk)
+            )
+            rows = _with_relations(part).order_by("-start_at", "-pk")[: PAGE_SIZE + 1]
+        else:
+            if after is not None:
+                part = part.filter(
+                    Q(start_at__gt=after.start_at) | Q(start_at=after.start_at, pk__gt=after.pk)
+                )
+            rows = _with_relations(part).order_by("start_at", "pk")[: PAGE_SIZE + 1]
+        found.update((row.pk, row) for row in rows)
+    ordered = sorted(found.values(), key=lambda a: (a.start_at, a.pk), reverse=before is not None)
+    return ordered[: PAGE_SIZE + 1]
 
 
 def list_page(
     filters: Filters, now: dt.datetime, *, after: Cursor | None = None, before: Cursor | None = None
 ) -> Page:
     """The page of appointments after ``after`` (or before ``before``; neither = the first page), in
-    start order. Queries: customers (when searching), appointments, reminders."""
-    query, start, end = _filtered(filters, now)
+    start order. Queries: customers and two appointment queries when searching (else one), reminders."""
+    parts, start, end = _filtered(filters, now)
+    found = _page_of(parts, after, before)
     if before is not None:
-        query = query.filter(Q(start_at__lt=before.start_at) | Q(start_at=before.start_at, pk__lt=before.pk))
-        found = list(_with_relations(query).order_by("-start_at", "-pk")[: PAGE_SIZE + 1])
         more_before, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE][::-1]
         more_after = True
     else:
-        if after is not None:
-            query = query.filter(Q(start_at__gt=after.start_at) | Q(start_at=after.start_at, pk__gt=after.pk))
-        found = list(_with_relations(query).order_by("start_at", "pk")[: PAGE_SIZE + 1])
         more_after, found = len(found) > PAGE_SIZE, found[:PAGE_SIZE]
         more_before = after is not None
-    rows = rows_for(found)
     return Page(
-        rows=rows,
+        rows=rows_for(found),
         previous=_cursor(found[0]) if found and more_before else None,
         next=_cursor(found[-1]) if found and more_after else None,
         range_start=start,
         range_end=end,
+        title_days=TITLE_SEARCH_DAYS if filters.query.strip() else None,
     )
 
 
