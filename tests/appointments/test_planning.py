@@ -6,6 +6,8 @@ import datetime as dt
 import zoneinfo
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from alphasms.appointments.models import AppointmentStatus, Channel
 from alphasms.appointments.services.planning import next_window_opening, plan, shift_into_window
@@ -64,6 +66,29 @@ def test_it_plans_nothing_for_landlines_or_unmatched_events(alphasms_settings, l
     make_appointment(location, landline, dt.datetime(2026, 12, 4, 13, 30, tzinfo=UTC))
     make_appointment(location, None, dt.datetime(2026, 12, 4, 14, 30, tzinfo=UTC))
     assert plan(NOW).created == 0
+
+
+def test_people_who_cannot_be_reminded_cost_no_query_per_appointment(alphasms_settings, location):
+    make_rule(Channel.SMS)
+    make_rule(Channel.EMAIL, offset_s=48 * 3600)
+    start = dt.datetime(2026, 12, 4, 13, 30, tzinfo=UTC)
+    make_appointment(location, make_customer(), start)
+    assert plan(NOW).created == 2
+
+    def queries_of_a_second_run() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert plan(NOW).created == 0
+        return len(captured.captured_queries)
+
+    before = queries_of_a_second_run()
+    for number in range(10):  # no consent, a landline, withdrawn consent: never a message
+        make_appointment(location, make_customer(number=f"n{number}", consent=()), start)
+        make_appointment(location, make_customer(number=f"l{number}", mobile="", email=""), start)
+        withdrawn = make_customer(number=f"w{number}")
+        withdraw(withdrawn, Channel.SMS, source="reply")
+        withdraw(withdrawn, Channel.EMAIL, source="reply")
+        make_appointment(location, withdrawn, start)
+    assert queries_of_a_second_run() == before
 
 
 def test_it_replans_a_pending_message_when_the_appointment_moves(alphasms_settings, location):
