@@ -1,7 +1,7 @@
 """Browser flows of the imports page (Playwright, Debian's Chromium): import a real calendar export
 (preview with counts, apply, progress finishes, the appointments are there), and a CSV whose bad row is
-shown with its reason before anything is applied. Screenshots: imports-preview, imports-csv-rejected,
-imports-done."""
+shown with its reason before anything is applied. Screenshots: imports-preview, imports-progress,
+imports-csv-rejected, imports-done."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from django.test import override_settings
 
 from alphasms.appointments.models import Appointment, Customer, Location
 from alphasms.appointments.services.ics_import import import_ics
+from alphasms.jobs import run_pending
 from alphasms.testing.web import make_web_user, totp_code
 from alphasms.web.roles import Role
 
@@ -23,6 +24,7 @@ CALENDARS = Path(__file__).resolve().parent.parent / "data" / "calendars"
 # The Potsdam makerspace's Google export was made in February 2019: its weekly series then lie ahead.
 NOW = dt.datetime(2019, 2, 17, 8, 0, tzinfo=dt.UTC)
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 
 @pytest.fixture
@@ -63,8 +65,23 @@ def test_an_owner_imports_a_calendar_export_after_seeing_what_will_change(signed
     assert Appointment.objects.count() == 0  # a preview changes nothing
     screenshot(page, "imports-preview")
 
-    page.get_by_role("button", name="Import übernehmen").click()
-    page.wait_for_selector("section.result")
+    # The import runs as a background job of the worker: the page polls its progress (htmx) until the
+    # worker has run it, then shows the outcome.
+    polls = []
+    page.route("**/progress/", lambda route: (polls.append(1), route.abort()))  # hold the polls back
+    with override_settings(TASKS=DATABASE):
+        page.get_by_role("button", name="Import übernehmen").click()
+        page.wait_for_selector("#import-progress")
+        assert "Warten auf den Worker" in page.locator("#import-progress").inner_text()
+        assert page.locator("#progress-title").inner_text() == "Import wird übernommen"
+        assert page.locator("#import-progress progress").get_attribute("value") == "0"
+        assert page.locator("#import-progress progress").count() == 1
+        screenshot(page, "imports-progress")
+        page.wait_for_timeout(1500)
+        assert polls  # htmx asks every second
+        assert run_pending() == 1  # what the worker's jobs thread does
+    page.unroute("**/progress/")
+    page.wait_for_selector("section.result")  # the next poll says "finished": the page reloads
     assert page.locator("h2#result-title").inner_text() == "Import übernommen"
     assert page.locator("dd[data-count='created']").inner_text() == str(expected.created)
     assert (

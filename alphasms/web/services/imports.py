@@ -253,6 +253,7 @@ def request_apply(job: ImportJob) -> bool:
     except OSError:
         return False
     job.state = JobState.APPLY_QUEUED
+    _write_json(folder / "progress.json", {"phase": "apply", "done": 0, "total": 0})
     save(job)
     import_job_task.enqueue(job.id, "apply")
     return True
