@@ -95,7 +95,18 @@ class OutboundMessage(models.Model):
                 fields=["appointment", "rule", "channel"], name="one_message_per_occurrence_rule_channel"
             )
         ]
-        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"]),
+            # The message log filtered by status, newest due first.
+            models.Index(fields=["status", "due_at"], name="message_status_due_idx"),
+            # The dashboard's to-do list (problems by appointment start): a small partial index, so
+            # the list and its count read a few hundred entries instead of every problem ever recorded.
+            models.Index(
+                fields=["occurrence_start_at"],
+                condition=models.Q(status__in=["failed", "undelivered", "expired", "held", "unknown"]),
+                name="message_todo_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} #{self.pk} ({self.get_status_display()})"

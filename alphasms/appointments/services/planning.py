@@ -190,6 +190,7 @@ def candidates(rule: ReminderRule, now: dt.datetime, horizon: dt.timedelta) -> Q
     consent = Consent.objects.filter(
         customer_id=OuterRef("customer_id"), channel=rule.channel, opted_out_at__isnull=True
     )
+    planned = OutboundMessage.objects.filter(appointment_id=OuterRef("pk"), rule=rule, channel=rule.channel)
     qs = Appointment.objects.filter(
         reachable,
         Exists(consent),
@@ -198,7 +199,7 @@ def candidates(rule: ReminderRule, now: dt.datetime, horizon: dt.timedelta) -> Q
         customer__restricted_at__isnull=True,
         start_at__gt=now,
         start_at__lte=now + horizon,
-    ).exclude(messages__rule=rule, messages__channel=rule.channel)
+    ).exclude(Exists(planned))
     type_ids = list(rule.appointment_types.values_list("id", flat=True))
     if type_ids:
         qs = qs.filter(appointment_type_id__in=type_ids)

@@ -18,13 +18,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from alphasms.appointments.models import Channel, Location, ReminderRule
 from alphasms.messaging.encoding import CONCAT_UNITS, SINGLE_UNITS, analyse, smart_replace
-from alphasms.messaging.models import PENDING, SmsPrice
+from alphasms.messaging.models import PENDING, OutboundMessage, SmsPrice
 from alphasms.messaging.services.template_check import check_rule
 from alphasms.messaging.templates import PLACEHOLDERS, ReminderContext, TemplateError, render
 
@@ -47,11 +47,19 @@ class RuleRow:
 
 
 def rule_rows() -> list[RuleRow]:
-    """Every rule, active first, by name, with its pending message count (one query)."""
-    rules = ReminderRule.objects.annotate(
-        pending=Count("messages", filter=Q(messages__status__in=PENDING))
-    ).order_by("-active", "name", "pk")
-    return [RuleRow(rule, rule.pending) for rule in rules]
+    """Every rule, active first, by name, with its pending message count (two queries).
+
+    The counts are grouped over the pending messages alone (index on status): counting inside a join
+    of every rule with every message ever sent read the whole message table (0.7 s with a million)."""
+    pending = dict(
+        OutboundMessage.objects.filter(status__in=PENDING)
+        .order_by()
+        .values_list("rule_id")
+        .annotate(count=Count("pk"))
+        .values_list("rule_id", "count")
+    )
+    rules = ReminderRule.objects.order_by("-active", "name", "pk")
+    return [RuleRow(rule, pending.get(rule.pk, 0)) for rule in rules]
 
 
 @dataclass(frozen=True)
