@@ -291,11 +291,13 @@ NOT_PERSONAL: dict[str, str] = {
     "licensing.licence": "the licensee's (the practice's) registration name and licence number",
     "support.backuprun": "a daily backup's file name, instant and size; the backup itself is encrypted and "
     "rotates within weeks, so erasure reaches it (README, Backups)",
-    "credentials.storedsecret": "the practice's gateway credentials (setting name, ciphertext, last 4 characters)",
+    "credentials.storedsecret": "the practice's gateway credentials (setting name, ciphertext, last 4 "
+    "characters)",
     "otp_totp.totpdevice": "staff members' second-factor devices (employees, like auth.user)",
     "axes.accessattempt": "failed staff sign-ins (employee user name, IP address) kept for throttling",
     "axes.accessattemptexpiration": "when a failed staff sign-in stops counting",
     "axes.accessfailurelog": "failed staff sign-ins (employee user name, IP address) kept for throttling",
     "axes.accesslog": "staff sign-ins (employee user name, IP address)",
-    "django_tasks_database.dbtaskresult": "background jobs; their arguments and results are ids and counts only",
+    "django_tasks_database.dbtaskresult": "background jobs; their arguments and results are ids and counts "
+    "only",
 }

@@ -22,8 +22,9 @@ checked on top (``read_backup``).
 
 The database holds credentials only as ciphertext (gateway keys entered in the web app,
 ``alphasms.credentials``); their key file (``secrets-key.txt`` in the data directory) is never inside a
-backup, since a backup holds the database dump and nothing else of the data directory. The worker makes one backup a day (``backup_if_due``) and keeps 7 daily and 4 weekly ones
-(``rotate``), when a recipient is configured or the key file exists.
+backup, since a backup holds the database dump and nothing else of the data directory. The worker makes
+one backup a day (``backup_if_due``) and keeps 7 daily and 4 weekly ones (``rotate``), when a recipient
+is configured or the key file exists.
 """
 
 from __future__ import annotations
