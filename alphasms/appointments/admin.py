@@ -98,6 +98,18 @@ class ReminderRuleAdmin(admin.ModelAdmin[models.ReminderRule]):
     list_display = ["name", "channel", "offset_s", "window_start", "window_end", "active"]
     readonly_fields = ["template_check"]
 
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """After the rule and its appointment types are saved (same transaction, the admin's own):
+        its reminders that no provider has been handed yet follow it (``rule_changes.replan_rule``).
+        Fields read only at send time (name, .ics, unknown-outcome policy) re-plan nothing."""
+        from django.utils import timezone
+
+        from alphasms.appointments.services.rule_changes import PLANNING_FIELDS, replan_rule
+
+        super().save_related(request, form, formsets, change)
+        if not change or PLANNING_FIELDS & set(form.changed_data):
+            replan_rule(form.instance, now=timezone.now())
+
     @admin.display(description=_("Prüfung der SMS-Vorlage"))
     def template_check(self, rule: models.ReminderRule) -> str:
         """Encoding, parts and cost of the longest realistic rendering, and the lint's warnings."""

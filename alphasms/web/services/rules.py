@@ -7,9 +7,9 @@ location's country (else "*"), and lints it with ``messaging.services.template_c
 longest realistic rendering and the warnings the admin shows). An unknown placeholder is an error naming
 it and the allowed ones; nothing is saved.
 
-Saving a rule does not re-plan reminders already planned: the existing planning code re-renders a
-message only when its appointment moves or changes hands (``planning.plan``), never for a rule edit, so
-the editor says that changes apply to reminders planned from then on.
+Saving a rule (``save_rule``) makes its reminders that no provider has been handed yet follow it, in
+the same transaction (``appointments.services.rule_changes.replan_rule``): new text and send time, held
+ones stay held with the new text, a rule switched off cancels them; sent ones stay as they are.
 """
 
 from __future__ import annotations
@@ -18,11 +18,16 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
+from django import forms
+from django.db import transaction
 from django.db.models import Count
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from alphasms.appointments.models import Channel, Location, ReminderRule
+from alphasms.appointments.services.planning import rule_state
+from alphasms.appointments.services.rule_changes import RuleChangeResult, replan_rule
 from alphasms.messaging.encoding import CONCAT_UNITS, SINGLE_UNITS, analyse, smart_replace
 from alphasms.messaging.models import PENDING, OutboundMessage, SmsPrice
 from alphasms.messaging.services.template_check import check_rule
@@ -60,6 +65,32 @@ def rule_rows() -> list[RuleRow]:
     )
     rules = ReminderRule.objects.order_by("-active", "name", "pk")
     return [RuleRow(rule, pending.get(rule.pk, 0)) for rule in rules]
+
+
+def save_rule(form: forms.ModelForm[ReminderRule]) -> tuple[ReminderRule, RuleChangeResult]:
+    """Save a valid rule form (the rule and its appointment types) and re-plan the rule's pending
+    reminders, in one transaction: a failure leaves both as they were. The stored rule's row is locked
+    first, so a planner run that built messages from the old rule inserts none (``create_missing``).
+    Returns the saved rule and the counts of ``replan_rule``."""
+    with transaction.atomic():
+        before = None
+        if form.instance.pk:
+            stored = ReminderRule.objects.select_for_update().filter(pk=form.instance.pk).first()
+            before = rule_state(stored) if stored is not None else None
+        rule = form.save()
+        return rule, replan_rule(rule, now=timezone.now(), before=before)
+
+
+def change_summary(change: RuleChangeResult) -> str:
+    """The sentence after saving: how many pending reminders were updated, cancelled, newly planned."""
+    return _(
+        "Reminders not yet sent follow the rule now: %(updated)s updated, %(cancelled)s cancelled, "
+        "%(planned)s newly planned."
+    ) % {
+        "updated": change.rerendered,
+        "cancelled": change.cancelled,
+        "planned": change.revived + change.created,
+    }
 
 
 @dataclass(frozen=True)

@@ -148,8 +148,10 @@ def _editor(request: HttpRequest, rule: ReminderRule) -> HttpResponse:
     if request.method == "POST":
         form = RuleForm(request.POST, instance=rule, preview_url=preview_url)
         if "preview" not in request.POST and form.is_valid():
-            saved = form.save()
+            saved, change = service.save_rule(form)
             messages.success(request, _("Rule “%(name)s” saved.") % {"name": saved.name})
+            if change.rerendered or change.cancelled or change.revived or change.created:
+                messages.info(request, service.change_summary(change))
             return redirect("web:rules")
         preview = service.preview(form.unsaved_rule())
     else:
