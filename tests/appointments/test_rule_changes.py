@@ -4,10 +4,12 @@ channel), a rule switched off cancels them with a StatusEvent, and sending or se
 from __future__ import annotations
 
 import datetime as dt
+import threading
 
 import pytest
 import time_machine
 from django.contrib.auth import get_user_model
+from django.db import connection, transaction
 from django.db.models import ProtectedError
 from django.test import Client
 from django.urls import reverse
@@ -218,6 +220,33 @@ class TestConcurrency:
         assert create_missing(stale, NOW) == 0
         assert plan(NOW).created == 1
         assert OutboundMessage.objects.get().body == "Neu: Fr., 4. Dez. 2026"
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="row locks; SQLite serialises whole write transactions"
+)
+def test_a_worker_claiming_during_a_rule_save_skips_the_messages_being_changed(alphasms_settings, location):
+    rule = make_rule()
+    make_appointment(location, make_customer(), START)
+    plan(NOW)
+    claimed: list[list[int]] = []
+
+    def claim() -> None:
+        try:
+            claimed.append(Dispatcher("w2").claim(DUE, 10))
+        finally:
+            connection.close()
+
+    with transaction.atomic():
+        edit(rule, body_template="Neu: {date}")
+        worker = threading.Thread(target=claim)
+        worker.start()
+        worker.join(timeout=30)
+    assert claimed == [[]]  # the locked row was skipped, not claimed with the old text
+    (message_id,) = Dispatcher("w2").claim(DUE, 10)
+    message = OutboundMessage.objects.get(pk=message_id)
+    assert (message.status, message.body) == (MessageStatus.SENDING, "Neu: Fr., 4. Dez. 2026")
 
 
 class TestConsentAndRestriction:
