@@ -333,8 +333,10 @@ def _appointments(
             "source_name": "CASE WHEN n % 10 < 6 THEN 'praxis.ics' WHEN n % 10 < 9 THEN 'export.csv' "
             "ELSE '' END",
             "external_uid": "CASE WHEN n % 10 < 6 THEN 'bench-' || n || '@kalender.example' ELSE '' END",
-            "created_at": "s - interval '30 days'",
-            "updated_at": "s - interval '30 days'",
+            # Entered 30 days ahead, but never in the future: the planner re-checks rows changed since
+            # its last run (appointments.services.planning_scope).
+            "created_at": f"LEAST(s - interval '30 days', {_ts(now)} - interval '1 hour')",
+            "updated_at": f"LEAST(s - interval '30 days', {_ts(now)} - interval '1 hour')",
         },
         f"FROM (SELECT n, {start} AS s, (n * 2654435761) % 100 AS h "
         f"FROM generate_series(1::bigint, {int(count)}) AS g(n)) AS x",

@@ -83,7 +83,7 @@ class Customer(models.Model):
     notes = models.TextField(_("Notizen"), blank=True)
     restricted_at = models.DateTimeField(_("Verarbeitung eingeschränkt seit"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)  # the planner's change marker
 
     class Meta:
         verbose_name = _("Kunde")
@@ -166,7 +166,7 @@ class Appointment(models.Model):
     external_uid = models.CharField(_("UID"), max_length=500, blank=True)
     recurrence_id = models.CharField(_("RECURRENCE-ID"), max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(auto_now=True, db_index=True)  # the planner's change marker
 
     class Meta:
         verbose_name = _("Termin")
@@ -322,3 +322,29 @@ class ReminderRule(models.Model):
             raise ValidationError(
                 {"window_end": _("Das Ende des Versandfensters muss nach dem Beginn liegen.")}
             )
+
+
+class PlanningState(models.Model):
+    """The reminder planner's bookmark (one row, pk 1), so a worker cycle with nothing changed plans
+    only what changed since the last run (``services.planning.plan``) instead of every appointment
+    in the horizon.
+
+    ``started_at`` is the wall-clock start (UTC) of the last completed run: appointments and customers
+    whose ``updated_at`` is later (less a safety margin) are re-checked. ``planned_now`` and
+    ``horizon_end`` are that run's ``now`` and ``now`` + horizon (UTC): appointments starting after
+    ``horizon_end`` are new to the horizon. ``full_at`` is the start of the last full sweep;
+    ``rules_key`` a fingerprint of the active rules (a change forces a full sweep).
+    """
+
+    started_at = models.DateTimeField()
+    planned_now = models.DateTimeField()
+    horizon_end = models.DateTimeField()
+    full_at = models.DateTimeField()
+    rules_key = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("Planungsstand")
+        verbose_name_plural = _("Planungsstand")
+
+    def __str__(self) -> str:
+        return f"{self.started_at:%Y-%m-%dT%H:%M:%SZ}"

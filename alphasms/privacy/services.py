@@ -34,7 +34,7 @@ def record_opt_in(
     active = Consent.objects.filter(customer=customer, channel=channel, opted_out_at__isnull=True).first()
     if active is not None:
         return active
-    return Consent.objects.create(
+    consent = Consent.objects.create(
         customer=customer,
         channel=channel,
         opted_in_at=at or timezone.now(),
@@ -42,6 +42,9 @@ def record_opt_in(
         wording_version=wording_version,
         recorded_by=recorded_by,
     )
+    # The planner re-checks people whose row changed (appointments.services.planning_scope).
+    Customer.objects.filter(pk=customer.pk).update(updated_at=timezone.now())
+    return consent
 
 
 def withdraw(customer: Customer, channel: str, *, source: str, at: datetime | None = None) -> int:
