@@ -3,6 +3,8 @@
 JSON keys: ``encoding`` ("GSM-7"/"UCS-2"), ``segments``, ``units`` (septets or UTF-16 code units over all
 parts, without UDH), ``parts`` (their texts), ``replacements`` (with --smart), ``non_gsm_chars`` and
 ``cost`` ({"minor", "currency"}) where a price for the country is set.
+
+Exit code 2 for an empty (or blank) TEXT or an unknown country code.
 """
 
 from __future__ import annotations
@@ -55,6 +57,15 @@ class Command(AlphaCommand):
                     "z. B. DE.",
                     f"--country: {shown(country)!r} is not a country code – two letters as in ISO 3166, "
                     "e.g. DE.",
+                )
+            )
+        if not options["text"].strip():
+            raise UsageError(
+                t(
+                    "TEXT ist leer – den Text der SMS in Anführungszeichen angeben, z. B. "
+                    "alphasms sms info \"Ihr Termin morgen um 9 Uhr\".",
+                    "TEXT is empty – give the SMS text in quotes, e.g. "
+                    "alphasms sms info \"Your appointment tomorrow at 9\".",
                 )
             )
         text, replacements = smart_replace(options["text"]) if options["smart"] else (options["text"], ())
