@@ -301,6 +301,18 @@ def run(
     summary = ensure_data(customers, appointments, timezone.now(), regenerate, log)
     if summary.generated:
         log(t(f"erzeugt in {summary.seconds:.0f} s", f"generated in {summary.seconds:.0f} s"))
+    # What the running worker does every few seconds: plan (incremental after its first, full run). The
+    # pages see its state — tomorrow's run plans incrementally from it, as the worker's next cycle would.
+    from alphasms.appointments.services.planning import plan
+
+    began = time.perf_counter()
+    plan()
+    log(
+        t(
+            f"Planung wie im Worker: {time.perf_counter() - began:.1f} s",
+            f"worker's planning: {time.perf_counter() - began:.1f} s",
+        )
+    )
     client = signed_in_client()
     objects = detail_objects()
     results = []

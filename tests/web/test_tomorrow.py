@@ -96,3 +96,69 @@ def test_readonly_users_see_the_run_but_cannot_hold(run_setup, web_client, time_
     row = service.build(NOW).rows[0]
     assert readonly.post("/tomorrow/hold/", {"key": row.key}).status_code == 403
     assert OutboundMessage.objects.count() == 0
+
+
+def _all_rows(now: dt.datetime) -> list[service.RunRow]:
+    first = service.build(now)
+    rows = list(first.rows)
+    for number in range(2, first.pages + 1):
+        rows += service.build(now, number).rows
+    assert len(rows) == first.row_total
+    return rows
+
+
+def test_the_run_agrees_with_alphasms_preview_for_tomorrow(run_setup, location, time_machine):
+    """After the worker planned (incremental runs from then on), an appointment moved into tomorrow, a
+    new one, a cancelled one and a held message: the page lists exactly what ``alphasms preview`` does
+    for tomorrow's day in the location's zone."""
+    from alphasms.appointments.models import AppointmentStatus
+    from alphasms.appointments.services.planning import plan
+    from alphasms.messaging.management.commands.preview import preview_items
+
+    time_machine.move_to(NOW, tick=False)
+    sms, _ = run_setup
+    assert plan(NOW).created == 6  # the worker's cycle, committed
+    moved = OutboundMessage.objects.filter(occurrence_start_at__day=4).first().appointment
+    moved.start_at = dt.datetime(2026, 12, 3, 15, 0, tzinfo=UTC)  # its reminders now due tomorrow
+    moved.save()
+    cancelled = OutboundMessage.objects.filter(customer__given_name="Emily").first().appointment
+    cancelled.status = AppointmentStatus.CANCELLED
+    cancelled.save()
+    newcomer = make_customer("1003", "Ana", "Ruiz", mobile="+34612345678", email="ana@example.org")
+    make_appointment(location, newcomer, dt.datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
+    service.hold(moved.pk, sms.pk, "sms", actor_id=None, now=NOW)
+    SmsPrice.objects.create(country="*", price_per_part_minor=12, currency="EUR")
+
+    rows = _all_rows(NOW)
+    berlin = location.tz
+    day_start = dt.datetime(2026, 12, 2, tzinfo=berlin)
+    day_end = dt.datetime(2026, 12, 3, tzinfo=berlin) - dt.timedelta(seconds=1)
+    preview = [i for i in preview_items(day_end) if dt.datetime.fromisoformat(i["due_at"]) >= day_start]
+    assert len(rows) == len(preview) == 6
+    assert [
+        (r.local_due.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), r.channel, r.recipient, r.body, r.status)
+        for r in rows
+    ] == [(i["due_at"], i["channel"], i["recipient"], i["text"], i["status"]) for i in preview]
+    sms_rows = [r for r in rows if r.channel == "sms"]
+    assert [r.cost_minor for r in sms_rows] == [
+        (i["cost"] or {}).get("minor") for i in preview if i["channel"] == "sms"
+    ]
+    assert {r.customer for r in rows} == {"Jörg Bäcker", "Ana Ruiz"}
+    assert sum(r.status == MessageStatus.HELD for r in rows) == 1
+
+
+def test_the_rows_come_in_pages_with_totals_over_all(run_setup, web_client, time_machine, monkeypatch):
+    time_machine.move_to(NOW, tick=False)
+    monkeypatch.setattr(service, "PAGE_SIZE", 3)
+    first, second = service.build(NOW), service.build(NOW, 2)
+    assert (first.pages, len(first.rows), len(second.rows), second.first_row) == (2, 3, 1, 4)
+    assert (first.messages, second.messages, second.cost_minor) == (4, 4, {"EUR": 18})
+    assert service.build(NOW, 99).page == 2  # beyond the last: the last
+    staff = web_client(Role.STAFF, headers={"accept-language": "en"})
+    html = staff.get("/tomorrow/?page=2").content.decode()
+    assert 'rel="prev"' in html and 'rel="next"' not in html
+    assert "Messages 4–4 of 4" in html
+    assert f'id="run-{second.rows[0].key}"' in html
+    assert '<input type="hidden" name="page" value="2">' in html
+    response = staff.post("/tomorrow/hold/", {"key": second.rows[0].key, "page": "2"})
+    assert response.status_code == 302 and response["Location"] == "/tomorrow/?page=2"

@@ -20,15 +20,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Max, Q
 
 from alphasms.appointments.models import Channel, Location
 from alphasms.appointments.services.planning import plan
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage, SmsPrice
 from alphasms.messaging.services import hold as holds
-from alphasms.messaging.services.cost import destination_country
+from alphasms.messaging.services.cost import destination_countries
 
-ROW_LIMIT = 500  # rows shown; the totals always cover every message
+PAGE_SIZE = 50  # rows shown per page (by send time); the totals always cover every message
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,8 @@ class RunRow:
 
 @dataclass(frozen=True)
 class Run:
-    """The run: rows (capped at ``ROW_LIMIT``, by send time), totals of what goes out, held count."""
+    """The run: one page of rows (``PAGE_SIZE``, by send time; ``page`` 1-based of ``pages``), totals
+    of what goes out, held count, ``row_total`` rows in all."""
 
     date: dt.date
     rows: list[RunRow]
@@ -76,6 +77,10 @@ class Run:
     unpriced_sms: int = 0
     held: int = 0
     row_total: int = 0
+    page: int = 1
+    pages: int = 1
+    first_row: int = 1  # 1-based numbers of the page's first and last row
+    last_row: int = 0
 
 
 def _tomorrow(locations: list[Location], now: dt.datetime) -> tuple[dt.date, Q]:
@@ -97,31 +102,52 @@ def _prices() -> dict[str, tuple[int, str]]:
     return {p.country: (p.price_per_part_minor, p.currency) for p in SmsPrice.objects.all()}
 
 
-def build(now: dt.datetime) -> Run:
-    """Tomorrow's run as of ``now`` (aware UTC). Changes nothing: planning is rolled back. Queries: a
-    fixed number, none per message (the rows are read in one query; prices once)."""
+def build(now: dt.datetime, page: int = 1) -> Run:
+    """Tomorrow's run as of ``now`` (aware UTC), rows of ``page`` (1-based; out of range → the last).
+    Changes nothing: planning (``plan(full=False)``, what the worker's next cycle does — incremental)
+    is rolled back. Queries: a fixed number, none per message — the totals from four columns of every
+    message, the page's rows in one query, prices once."""
     locations = list(Location.objects.order_by("pk"))
     date, condition = _tomorrow(locations, now)
     query = OutboundMessage.objects.filter(condition, status__in=[*CLAIMABLE, MessageStatus.HELD])
     prices = _prices()
     with transaction.atomic():
-        existing = set(query.values_list("pk", flat=True))
-        plan(now)
+        # Rows above the highest id before planning are the ones this (rolled-back) run planned.
+        persisted_up_to = OutboundMessage.objects.aggregate(top=Max("pk"))["top"] or 0
+        plan(now, full=False)
+        summary = list(query.values_list("channel", "status", "recipient", "segments"))
+        pages = max(1, -(-len(summary) // PAGE_SIZE))
+        page = min(max(page, 1), pages)
         messages = list(
             query.select_related("appointment__location", "customer", "rule").order_by(
                 "next_attempt_at", "pk"
-            )
+            )[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         )
         transaction.set_rollback(True)
-    rows = [_row(m, m.pk in existing, prices) for m in messages]
-    return _totals(date, rows)
+    countries = destination_countries(r for channel, _, r, _ in summary if channel == Channel.SMS)
+    rows = [_row(m, m.pk <= persisted_up_to, prices, countries) for m in messages]
+    return _totals(date, rows, summary, prices, countries, page, pages)
 
 
-def _row(message: OutboundMessage, persisted: bool, prices: dict[str, tuple[int, str]]) -> RunRow:
+def _price(
+    recipient: str, prices: dict[str, tuple[int, str]], countries: dict[str, str]
+) -> tuple[int, str] | None:
+    country = countries.get(recipient)
+    if country is None:
+        country = countries[recipient] = destination_countries([recipient])[recipient]
+    return prices.get(country) or prices.get("*")
+
+
+def _row(
+    message: OutboundMessage,
+    persisted: bool,
+    prices: dict[str, tuple[int, str]],
+    countries: dict[str, str],
+) -> RunRow:
     tz = message.appointment.location.tz
     cost, currency = None, ""
     if message.channel == Channel.SMS:
-        price = prices.get(destination_country(message.recipient)) or prices.get("*")
+        price = _price(message.recipient, prices, countries)
         if price is not None:
             cost, currency = message.segments * price[0], price[1]
     customer = message.customer
@@ -148,24 +174,41 @@ def _row(message: OutboundMessage, persisted: bool, prices: dict[str, tuple[int,
     )
 
 
-def _totals(date: dt.date, rows: list[RunRow]) -> Run:
-    going = [r for r in rows if r.status != MessageStatus.HELD]
-    sms = [r for r in going if r.channel == Channel.SMS]
+def _totals(
+    date: dt.date,
+    rows: list[RunRow],
+    summary: list[tuple[str, str, str, int]],
+    prices: dict[str, tuple[int, str]],
+    countries: dict[str, str],
+    page: int,
+    pages: int,
+) -> Run:
+    """Totals over ``summary`` (channel, status, recipient, segments of every message of the run)."""
+    going = [m for m in summary if m[1] != MessageStatus.HELD]
+    sms = [m for m in going if m[0] == Channel.SMS]
     cost: dict[str, int] = defaultdict(int)
-    for row in sms:
-        if row.cost_minor is not None:
-            cost[row.currency] += row.cost_minor
+    unpriced = 0
+    for _, _, recipient, segments in sms:
+        price = _price(recipient, prices, countries)
+        if price is None:
+            unpriced += 1
+        else:
+            cost[price[1]] += segments * price[0]
     return Run(
         date=date,
-        rows=rows[:ROW_LIMIT],
+        rows=rows,
         messages=len(going),
         sms=len(sms),
         emails=len(going) - len(sms),
-        parts=sum(r.segments for r in sms),
+        parts=sum(m[3] for m in sms),
         cost_minor=dict(cost),
-        unpriced_sms=sum(1 for r in sms if r.cost_minor is None),
-        held=len(rows) - len(going),
-        row_total=len(rows),
+        unpriced_sms=unpriced,
+        held=len(summary) - len(going),
+        row_total=len(summary),
+        page=page,
+        pages=pages,
+        first_row=(page - 1) * PAGE_SIZE + 1,
+        last_row=(page - 1) * PAGE_SIZE + len(rows),
     )
 
 

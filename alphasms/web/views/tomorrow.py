@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -20,15 +21,22 @@ _REFUSED = {
 }
 
 
+def _page(request: HttpRequest) -> int:
+    try:
+        return int(request.POST.get("page") or request.GET.get("page") or 1)
+    except ValueError:
+        return 1
+
+
 def _run(request: HttpRequest, status: int = 200, error: str = "") -> HttpResponse:
     template = "web/tomorrow/_run.html" if request.headers.get("HX-Request") else "web/tomorrow/page.html"
-    run = service.build(timezone.now())
+    run = service.build(timezone.now(), _page(request))
     return render(request, template, {"run": run, "error": error}, status=status)
 
 
 @area_view(Area.TOMORROW)
 def tomorrow_view(request: HttpRequest) -> HttpResponse:
-    """The run (read-only; planning is rolled back)."""
+    """The run (read-only; planning is rolled back); ``?page=N`` pages the rows."""
     return _run(request)
 
 
@@ -45,12 +53,17 @@ def _change(request: HttpRequest, action: str) -> HttpResponse:
         error = str(_REFUSED.get(exc.code, exc))
         if not request.headers.get("HX-Request"):
             messages.error(request, error)
-            return redirect("web:tomorrow")
+            return _back(request)
         return _run(request, status=409, error=error)
     if not request.headers.get("HX-Request"):
         messages.success(request, _("Message held.") if action == "hold" else _("Message released."))
-        return redirect("web:tomorrow")
+        return _back(request)
     return _run(request)
+
+
+def _back(request: HttpRequest) -> HttpResponse:
+    page = _page(request)
+    return redirect(f"{reverse('web:tomorrow')}?page={page}" if page > 1 else reverse("web:tomorrow"))
 
 
 @area_view(Area.TOMORROW)
