@@ -22,9 +22,16 @@ checked on top (``read_backup``).
 
 The database holds credentials only as ciphertext (gateway keys entered in the web app,
 ``alphasms.credentials``); their key file (``secrets-key.txt`` in the data directory) is never inside a
-backup, since a backup holds the database dump and nothing else of the data directory. The worker makes
-one backup a day (``backup_if_due``) and keeps 7 daily and 4 weekly ones (``rotate``), when a recipient
-is configured or the key file exists.
+backup, since a backup holds the database dump and nothing else of the data directory.
+
+Daily backups: when a recipient is configured or the key file exists (so the first ``alphasms backup
+create`` switches them on, and says so) and ``ALPHASMS_BACKUP_DAILY`` is not false, the worker makes one
+backup a day (``backup_if_due``), named ``alphasms-daily-<UTC>.age``, and keeps 7 daily and 4 weekly ones
+of those (``rotate``). Backups made by hand are named ``alphasms-backup-<UTC>.age`` and are never rotated
+away; nor do they count as the day's daily backup (the worker makes its own that day all the same, so the
+daily series has no gaps and a hand-made file is never the only copy of a day the rotation manages).
+Daily backups written before this naming (``alphasms-backup-…`` files whose name a ``BackupRun`` row
+records) are rotated as daily ones.
 """
 
 from __future__ import annotations
@@ -43,7 +50,7 @@ import sqlite3
 import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +69,13 @@ MANIFEST = "manifest.json"
 SQLITE_DUMP = "database.sqlite3"
 POSTGRESQL_DUMP = "database.pgdump"
 FILE_PREFIX = "alphasms-backup-"
+DAILY_PREFIX = "alphasms-daily-"
+MANUAL = "manual"
+DAILY = "daily"
 FILE_SUFFIX = ".age"
 KEY_FILE_NAME = "backup-key.txt"
 AGE_MAGIC = b"age-encryption.org/v1\n"
-_FILE_RE = re.compile(rf"^{FILE_PREFIX}(\d{{8}}T\d{{6}}Z)(?:-\d+)?{re.escape(FILE_SUFFIX)}$")
+_FILE_RE = re.compile(rf"^({FILE_PREFIX}|{DAILY_PREFIX})(\d{{8}}T\d{{6}}Z)(?:-\d+)?{re.escape(FILE_SUFFIX)}$")
 _CHUNK = 1024 * 1024
 
 Progress = Callable[[str, int | None], None]
@@ -156,6 +166,12 @@ class BackupSettings:
         """age public key (``age1…``) the daily and default backups are encrypted for ("" = the key
         file ``backup-key.txt`` in the data directory)."""
         return self._get("BACKUP_RECIPIENT").strip()
+
+    @property
+    def BACKUP_DAILY(self) -> bool:
+        """Whether the worker makes the daily backup once a key is set up (``ALPHASMS_BACKUP_DAILY``,
+        default true; ``false``/``0``/``no``/``off`` switch it off)."""
+        return self._get("BACKUP_DAILY", "true").strip().lower() not in ("false", "0", "no", "off", "nein")
 
     @property
     def BACKUP_KEEP_DAILY(self) -> int:
@@ -539,9 +555,11 @@ def engine_of(connection: BaseDatabaseWrapper) -> str:
     raise BackupError(f"backups support SQLite and PostgreSQL, not {connection.vendor}")
 
 
-def default_file_name(now: dt.datetime) -> str:
-    """``alphasms-backup-20261130T020000Z.age`` (UTC instant of the backup)."""
-    return f"{FILE_PREFIX}{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}{FILE_SUFFIX}"
+def default_file_name(now: dt.datetime, daily: bool = False) -> str:
+    """``alphasms-backup-20261130T020000Z.age`` (UTC instant of the backup); a worker's daily backup is
+    ``alphasms-daily-20261130T020000Z.age``."""
+    prefix = DAILY_PREFIX if daily else FILE_PREFIX
+    return f"{prefix}{now.astimezone(dt.UTC):%Y%m%dT%H%M%SZ}{FILE_SUFFIX}"
 
 
 def _version() -> str:
@@ -561,13 +579,15 @@ def create_backup(
     using: str = DEFAULT_DB_ALIAS,
     progress: Progress = _no_progress,
     actor: str = "system:backup",
+    daily: bool = False,
 ) -> BackupResult:
     """Make one encrypted, integrity-checked backup of the database ``using`` while it runs.
 
     Written to ``output``, else to ``directory`` (default :func:`backup_dir`) as
-    :func:`default_file_name`; first under ``….partial`` and renamed when complete (mode 0600), so a
-    crash never leaves a half file under a backup's name. Temporary files (the plain dump) live in a
-    private temporary directory and are removed. Side effects: the file; one audit entry (EXPORT,
+    :func:`default_file_name` (``daily``: the worker's name, which only the rotation deletes); first
+    under ``….partial`` and renamed when complete (mode 0600), so a crash never leaves a half file
+    under a backup's name. Temporary files (the plain dump) live in a private temporary directory and
+    are removed. Side effects: the file; one audit entry (EXPORT,
     object "backup", the file name), written just before the snapshot so the backup holds it.
     Raises BackupError (ToolMissing for absent PostgreSQL tools); nothing but the audit entry is left
     behind then.
@@ -580,7 +600,7 @@ def create_backup(
     if connection.in_atomic_block:
         raise BackupError("a backup cannot run inside a transaction (its snapshot must be its own)")
     started = timezone.now()
-    target = output or (directory or backup_dir()) / default_file_name(started)
+    target = output or (directory or backup_dir()) / default_file_name(started, daily)
     target.parent.mkdir(parents=True, exist_ok=True)
     target = _free_name(target) if output is None else target
     # Recorded before the snapshot, so the backup holds the entry about itself.
@@ -842,26 +862,36 @@ def read_backup(
 
 @dataclasses.dataclass(frozen=True)
 class BackupFile:
-    """A backup in the backup directory: ``path``, ``created_at`` (UTC, from the name), ``size_bytes``."""
+    """A backup in the backup directory: ``path``, ``created_at`` (UTC, from the name), ``size_bytes``
+    and ``kind``: ``daily`` (the worker's ``alphasms-daily-…``, rotated) or ``manual`` (``alphasms-backup-…``,
+    made by hand, never rotated)."""
 
     path: Path
     created_at: dt.datetime
     size_bytes: int
+    kind: str = MANUAL
 
     def as_dict(self) -> dict[str, Any]:
-        return {"path": str(self.path), "created_at": _iso(self.created_at), "size_bytes": self.size_bytes}
+        return {
+            "path": str(self.path),
+            "created_at": _iso(self.created_at),
+            "size_bytes": self.size_bytes,
+            "kind": self.kind,
+        }
 
 
 def list_backups(directory: Path | None = None) -> list[BackupFile]:
-    """Backups named ``alphasms-backup-<UTC>.age`` in ``directory`` (default :func:`backup_dir`), newest
-    first. Other files are ignored (and never rotated)."""
+    """Backups named ``alphasms-backup-<UTC>.age`` (by hand) and ``alphasms-daily-<UTC>.age`` (the
+    worker's) in ``directory`` (default :func:`backup_dir`), newest first. Other files are ignored (and
+    never rotated)."""
     folder = directory or backup_dir()
     found = []
-    for path in folder.glob(f"{FILE_PREFIX}*{FILE_SUFFIX}") if folder.is_dir() else ():
+    for path in folder.glob(f"alphasms-*{FILE_SUFFIX}") if folder.is_dir() else ():
         match = _FILE_RE.match(path.name)
         if match and path.is_file():
-            created = dt.datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
-            found.append(BackupFile(path, created, path.stat().st_size))
+            created = dt.datetime.strptime(match.group(2), "%Y%m%dT%H%M%SZ").replace(tzinfo=dt.UTC)
+            kind = DAILY if match.group(1) == DAILY_PREFIX else MANUAL
+            found.append(BackupFile(path, created, path.stat().st_size, kind))
     return sorted(found, key=lambda b: (b.created_at, b.path.name), reverse=True)
 
 
@@ -886,13 +916,19 @@ def rotation_keep(backups: Sequence[BackupFile], keep_daily: int, keep_weekly: i
 
 
 def rotate(
-    directory: Path | None = None, keep_daily: int | None = None, keep_weekly: int | None = None
+    directory: Path | None = None,
+    keep_daily: int | None = None,
+    keep_weekly: int | None = None,
+    legacy_daily: Collection[str] = (),
 ) -> list[Path]:
-    """Delete the backups in ``directory`` that :func:`rotation_keep` does not keep; returns them.
-    Defaults: ``ALPHASMS_BACKUP_KEEP_DAILY`` (7) and ``ALPHASMS_BACKUP_KEEP_WEEKLY`` (4)."""
+    """Delete the worker's daily backups in ``directory`` that :func:`rotation_keep` does not keep;
+    returns them. Only ``alphasms-daily-…`` files take part, plus the ``alphasms-backup-…`` file names in
+    ``legacy_daily`` (daily backups written before they had their own name); backups made by hand are
+    never deleted. Defaults: ``ALPHASMS_BACKUP_KEEP_DAILY`` (7) and ``ALPHASMS_BACKUP_KEEP_WEEKLY`` (4)."""
     daily = backup_settings.BACKUP_KEEP_DAILY if keep_daily is None else keep_daily
     weekly = backup_settings.BACKUP_KEEP_WEEKLY if keep_weekly is None else keep_weekly
-    backups = list_backups(directory)
+    legacy = set(legacy_daily)
+    backups = [b for b in list_backups(directory) if b.kind == DAILY or b.path.name in legacy]
     keep = rotation_keep(backups, daily, weekly)
     deleted = []
     for backup in backups:
@@ -903,14 +939,19 @@ def rotate(
 
 
 def schedule_configured() -> bool:
-    """Whether the worker makes daily backups: a recipient is configured (``ALPHASMS_BACKUP_RECIPIENT``)
-    or the key file exists (created by the first ``alphasms backup create``)."""
+    """Whether the worker makes daily backups: ``ALPHASMS_BACKUP_DAILY`` is not false and a recipient is
+    configured (``ALPHASMS_BACKUP_RECIPIENT``) or the key file exists (created by the first ``alphasms
+    backup create``, which says that daily backups start)."""
+    if not backup_settings.BACKUP_DAILY:
+        return False
     return bool(configured_recipient()) or key_file().exists()
 
 
 def backup_if_due(now: dt.datetime | None = None) -> BackupResult | None:
-    """Make the day's backup and rotate, once per local calendar day (``TIME_ZONE``); called by every
-    worker cycle. None when not configured (:func:`schedule_configured`) or already done today.
+    """Make the day's backup (``alphasms-daily-…``) and rotate the daily ones, once per local calendar
+    day (``TIME_ZONE``); called by every worker cycle. None when not configured
+    (:func:`schedule_configured`) or already done today. A backup made by hand that day does not count:
+    the worker makes its own, and rotation never deletes the hand-made one.
 
     The day is claimed by inserting its ``BackupRun`` row (``day`` unique), so of several workers one
     runs it. A failure is logged and recorded in the row (no secret, no personal data) and not repeated
@@ -930,8 +971,9 @@ def backup_if_due(now: dt.datetime | None = None) -> BackupResult | None:
     except IntegrityError:
         return None
     try:
-        result = create_backup(encryption_for(), actor="worker:backup")
-        deleted = rotate()
+        result = create_backup(encryption_for(), actor="worker:backup", daily=True)
+        legacy = BackupRun.objects.filter(file_name__startswith=FILE_PREFIX).values_list("file_name")
+        deleted = rotate(legacy_daily={name for (name,) in legacy})
     except (BackupError, OSError, DatabaseError) as exc:
         BackupRun.objects.filter(pk=run.pk).update(
             finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:500]

@@ -73,3 +73,30 @@ class BackupRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day:%Y-%m-%d} {self.file_name or self.error or '…'}"
+
+
+# --- Running processes (heartbeat; alphasms.support.running) ------------------------------------------
+
+
+class RunningProcess(models.Model):
+    """A running ``alphasms worker`` or ``alphasms run`` process, announced by its heartbeat thread
+    (``alphasms.support.running.Heartbeat``): ``key`` ("<host>:<pid>:<kind>:<random>", unique),
+    ``kind`` (``worker``/``run``), ``host`` and ``pid``, when it started and when it last said it is
+    alive (``seen_at``, UTC, every ``HEARTBEAT_S`` seconds). Deleted when the process stops cleanly; a
+    crashed process's row goes stale after ``STALE_S`` seconds. No personal data. ``alphasms backup
+    restore`` refuses while a fresh row exists."""
+
+    key = models.CharField(max_length=200, unique=True)
+    kind = models.CharField(max_length=16)
+    host = models.CharField(max_length=255)
+    pid = models.PositiveIntegerField()
+    started_at = models.DateTimeField()
+    seen_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("Laufender Prozess")
+        verbose_name_plural = _("Laufende Prozesse")
+        ordering = ["-seen_at"]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.host}:{self.pid}"

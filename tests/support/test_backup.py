@@ -134,7 +134,7 @@ class TestRoundTrip:
         assert manifest["format"] == "alphasms.backup/1"
         assert manifest["engine"] == connection.vendor
         assert manifest["tables"]["appointments_customer"] == Customer.objects.count()
-        assert manifest["latest_migrations"]["support"] == "0002_backup_runs"
+        assert manifest["latest_migrations"]["support"] == "0003_running_processes"
         assert len(manifest["dump"]["sha256"]) == 64
         ledger = PrivacyLedger.objects.get()
         assert manifest["ledger"]["max_id"] == ledger.pk
@@ -291,8 +291,10 @@ class TestOlderSchema:
     def test_an_older_backup_is_migrated_after_the_restore(self, people, key, tmp_path):
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE support_backuprun")
+            cursor.execute("DROP TABLE support_runningprocess")
             cursor.execute(
-                "DELETE FROM django_migrations WHERE app = 'support' AND name = '0002_backup_runs'"
+                "DELETE FROM django_migrations WHERE app = 'support' "
+                "AND name IN ('0002_backup_runs', '0003_running_processes')"
             )
         path = backup(key, tmp_path)
         with read_backup(path, Decryption(identities=(key[0],))) as verified:
@@ -304,7 +306,7 @@ class TestOlderSchema:
 
         result = restore_backup(path, Decryption(identities=(key[0],)), actor="test")
 
-        assert result.migrated == ("support.0002_backup_runs",)
+        assert result.migrated == ("support.0002_backup_runs", "support.0003_running_processes")
         assert BackupRun.objects.count() == 0  # the table exists again, as the backup's schema plus 0002
 
 
@@ -312,7 +314,7 @@ class TestSchedule:
     def test_rotation_keeps_seven_daily_and_four_weekly(self, tmp_path):
         start = dt.datetime(2026, 1, 1, 2, 0, tzinfo=dt.UTC)  # 40 days up to Monday 2026-02-09
         for day in range(40):
-            name = f"alphasms-backup-{start + dt.timedelta(days=day):%Y%m%dT%H%M%SZ}.age"
+            name = f"alphasms-daily-{start + dt.timedelta(days=day):%Y%m%dT%H%M%SZ}.age"
             (tmp_path / name).write_bytes(b"x")
         (tmp_path / "notes.txt").write_text("not a backup")
 
@@ -323,6 +325,31 @@ class TestSchedule:
         assert kept == ["2026-01-25", "2026-02-01", *days]  # weeks 4 and 5 by their Sundays
         assert len(deleted) == 31
         assert (tmp_path / "notes.txt").exists()
+
+    def test_rotation_never_deletes_a_backup_made_by_hand(self, tmp_path):
+        start = dt.datetime(2026, 1, 1, 2, 0, tzinfo=dt.UTC)
+        for day in range(20):
+            stamp = f"{start + dt.timedelta(days=day):%Y%m%dT%H%M%SZ}"
+            (tmp_path / f"alphasms-daily-{stamp}.age").write_bytes(b"x")
+        manual = [
+            tmp_path / "alphasms-backup-20260101T090000Z.age",
+            tmp_path / "alphasms-backup-20260115T090000Z.age",
+        ]
+        legacy = tmp_path / "alphasms-backup-20260102T020000Z.age"  # a daily one from before the rename
+        for path in (*manual, legacy):
+            path.write_bytes(b"x")
+
+        deleted = rotate(tmp_path, keep_daily=2, keep_weekly=0, legacy_daily={legacy.name})
+
+        assert len(deleted) == 19  # 18 old daily ones and the legacy daily one
+        assert legacy in deleted and all(path.exists() for path in manual)
+        kinds = sorted((b.kind, b.created_at.date().isoformat()) for b in list_backups(tmp_path))
+        assert kinds == [
+            ("daily", "2026-01-19"),
+            ("daily", "2026-01-20"),
+            ("manual", "2026-01-01"),
+            ("manual", "2026-01-15"),
+        ]
 
     def test_two_backups_a_day_keep_the_newest_of_the_day(self, tmp_path):
         base = dt.datetime(2026, 3, 2, tzinfo=dt.UTC)
@@ -347,9 +374,43 @@ class TestSchedule:
         assert kept == ["2026-03-10", "2026-03-09", "2026-03-08"]  # 2 daily + Sunday of the week before
         runs = list(BackupRun.objects.order_by("day").values_list("day", "file_name", "error"))
         assert [day.isoformat() for day, _, _ in runs] == [f"2026-03-{d:02d}" for d in range(2, 11)]
-        assert all(name.startswith("alphasms-backup-202603") and error == "" for _, name, error in runs)
+        assert all(name.startswith("alphasms-daily-202603") and error == "" for _, name, error in runs)
         with read_backup(made[-1], Decryption(identities=(key[0],))) as verified:
             assert verified.manifest["tables"]["appointments_customer"] == Customer.objects.count()
+
+    def test_the_first_manual_backup_survives_the_daily_backup_it_switches_on(
+        self, people, data_dir, capsys, monkeypatch, alphasms_settings
+    ):
+        """The new user's finding: `backup create`, then the worker's cycle seconds later rotated the
+        manual file away (a restore then said "no such file")."""
+        monkeypatch.setenv("ALPHASMS_LANGUAGE", "de")
+        alphasms_settings["BACKUP_KEEP_DAILY"] = 1
+        alphasms_settings["BACKUP_KEEP_WEEKLY"] = 0
+        assert main(["backup", "create"]) == 0
+        out = capsys.readouterr().out
+        assert "Ab jetzt legt der Worker täglich eine Sicherung an (alphasms-daily-…" in out
+        assert "Von Hand erstellte Sicherungen wie diese (alphasms-backup-…) löscht er nie." in out
+        [manual] = list_backups()
+        assert manual.kind == "manual" and manual.path.name.startswith("alphasms-backup-")
+
+        daily = []
+        for day in range(3):  # the worker on the same day and the next two: the manual one stays
+            with time_machine.travel(timezone.now() + dt.timedelta(days=day, seconds=5), tick=True):
+                result = backup_if_due()
+            assert result is not None
+            daily.append(result.path)
+        assert manual.path.exists()
+        listed = [(b.kind, b.path) for b in list_backups()]
+        assert listed == [("daily", daily[-1]), ("manual", manual.path)]  # keep_daily=1 rotated the rest
+        assert daily[-1].name.startswith("alphasms-daily-")
+
+        assert main(["backup", "restore", str(manual.path), "--verify-only"]) == 0
+
+    def test_daily_backups_can_be_switched_off(self, people, key, alphasms_settings):
+        alphasms_settings["BACKUP_RECIPIENT"] = key[1]
+        alphasms_settings["BACKUP_DAILY"] = "false"
+        assert backup_if_due() is None
+        assert BackupRun.objects.count() == 0 and list_backups() == []
 
 
 class TestCommandLine:

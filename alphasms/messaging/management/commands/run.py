@@ -21,6 +21,7 @@ from alphasms.cli_text import t
 from alphasms.commands import AlphaCommand, UsageError, int_range, shown
 from alphasms.conf import app_settings
 from alphasms.messaging.services.worker import Worker
+from alphasms.support.running import Heartbeat
 
 
 class Command(AlphaCommand):
@@ -65,11 +66,13 @@ class Command(AlphaCommand):
                 )
             )
         sink = self._start_mail_sink()
+        heartbeat = Heartbeat("run").start()  # `alphasms backup restore` refuses while this runs
         try:
             server = create_server(application, host=host, port=port, threads=4)
         except OSError as exc:
             if sink is not None:
                 sink.stop()
+            heartbeat.stop()
             raise listen_error(exc, host, port, web=True) from None
         worker = Worker()
         worker_thread = threading.Thread(target=worker.run, name="alphasms-worker", daemon=True)
@@ -105,6 +108,7 @@ class Command(AlphaCommand):
                 worker_thread.join(timeout=60)
             if sink is not None:
                 sink.stop()
+            heartbeat.stop()
         self.stdout.write(t("Beendet.", "Stopped."))
 
     def _start_mail_sink(self) -> Any:

@@ -1,4 +1,6 @@
-"""``alphasms worker [--once]``: plan reminders, refresh calendar subscriptions and send due messages."""
+"""``alphasms worker [--once]``: plan reminders, refresh calendar subscriptions and send due messages.
+
+While it runs, a heartbeat row (``alphasms.support.running``) tells ``alphasms backup restore`` so."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from django.core.management.base import CommandParser
 from alphasms.cli_text import t
 from alphasms.commands import AlphaCommand
 from alphasms.messaging.services.worker import Worker
+from alphasms.support.running import Heartbeat
 
 
 class Command(AlphaCommand):
@@ -28,4 +31,5 @@ class Command(AlphaCommand):
         worker = Worker()
         if not options["once"]:
             worker.install_signal_handlers()
-        worker.run(once=options["once"])
+        with Heartbeat("worker"):  # so `alphasms backup restore` knows a worker is running
+            worker.run(once=options["once"])

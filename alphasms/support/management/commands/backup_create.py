@@ -2,11 +2,14 @@
 
 Makes one encrypted, integrity-checked backup of the running database (``alphasms.support.backup``).
 Without a passphrase or recipient it uses ALPHASMS_BACKUP_RECIPIENT, else the key file
-``backup-key.txt`` in the data directory (created on first use; from then on the worker backs up daily).
+``backup-key.txt`` in the data directory (created on first use; from then on the worker makes its own
+daily backups, ``alphasms-daily-…``, unless ALPHASMS_BACKUP_DAILY=false – the command says so). A backup
+made here (``alphasms-backup-…``) is never deleted by the daily rotation.
 
 Exit codes: 0 written, 2 usage error, unreadable key file or missing PostgreSQL tools (nothing written),
 1 the backup failed otherwise (nothing written).
-JSON: {"path", "size_bytes", "created_at", "engine", "dump_sha256", "tables", "rows", "key_file_created"}.
+JSON: {"path", "size_bytes", "created_at", "engine", "dump_sha256", "tables", "rows", "key_file_created",
+"daily_backups"} (``daily_backups``: whether the worker now makes daily backups).
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from alphasms.support.backup import (
     BackupError,
     ToolMissing,
     backup_dir,
+    backup_settings,
     create_backup,
     encryption_for,
     key_file,
+    schedule_configured,
 )
 from alphasms.support.management.commands._backup import actor, human_size
 
@@ -91,7 +96,10 @@ class Command(AlphaCommand):
             self.stderr.write(t(f"Sicherung fehlgeschlagen: {exc}", f"Backup failed: {exc}"))
             raise SystemExit(1) from None
         if quiet:
-            self.stdout.write(json.dumps({**result.as_dict(), "key_file_created": key_created}))
+            daily = schedule_configured()
+            self.stdout.write(
+                json.dumps({**result.as_dict(), "key_file_created": key_created, "daily_backups": daily})
+            )
             return
         data = result.as_dict()
         self.stdout.write(
@@ -106,9 +114,24 @@ class Command(AlphaCommand):
             self.stdout.write(
                 t(
                     f"Neuer Sicherungsschlüssel: {key_file()} – eine Kopie an einem anderen Ort aufbewahren "
-                    "(USB-Stick, Tresor): ohne ihn ist keine Sicherung lesbar. Ab jetzt sichert der Worker "
-                    "täglich.",
+                    "(USB-Stick, Tresor): ohne ihn ist keine Sicherung lesbar.",
                     f"New backup key: {key_file()} – keep a copy somewhere else (USB stick, safe): without "
-                    "it no backup can be read. From now on the worker backs up daily.",
+                    "it no backup can be read.",
                 )
             )
+            if schedule_configured():
+                self.stdout.write(self.daily_notice())
+
+    def daily_notice(self) -> str:
+        """What the new key file switched on: the worker's daily backups and their rotation."""
+        daily, weekly = backup_settings.BACKUP_KEEP_DAILY, backup_settings.BACKUP_KEEP_WEEKLY
+        return t(
+            f"Ab jetzt legt der Worker täglich eine Sicherung an (alphasms-daily-…, in {backup_dir()}) und "
+            f"behält davon {daily} tägliche und {weekly} wöchentliche; ältere tägliche löscht er. Von Hand "
+            "erstellte Sicherungen wie diese (alphasms-backup-…) löscht er nie. Abschalten: "
+            "ALPHASMS_BACKUP_DAILY=false.",
+            f"From now on the worker makes a backup every day (alphasms-daily-…, in {backup_dir()}) and "
+            f"keeps {daily} daily and {weekly} weekly ones; older daily ones are deleted. Backups made by "
+            "hand like this one (alphasms-backup-…) are never deleted. Switch off: "
+            "ALPHASMS_BACKUP_DAILY=false.",
+        )

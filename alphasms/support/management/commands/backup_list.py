@@ -1,7 +1,8 @@
 """``alphasms backup list [--dir DIR] [--json]``: the backups in the backup folder, newest first.
 
-Exit codes: 0 listed, 3 no backup there. JSON: {"dir", "backups": [{"path", "created_at", "size_bytes"}],
-"scheduled": bool, "keep_daily", "keep_weekly"}.
+Exit codes: 0 listed, 3 no backup there. JSON: {"dir", "backups": [{"path", "created_at", "size_bytes",
+"kind"}], "scheduled": bool, "keep_daily", "keep_weekly"}; ``kind`` is ``daily`` (the worker's, rotated)
+or ``manual`` (made by hand, never rotated).
 """
 
 from __future__ import annotations
@@ -51,17 +52,25 @@ class Command(AlphaCommand):
         else:
             for backup in backups:
                 local = timezone.localtime(backup.created_at).strftime("%Y-%m-%d %H:%M")
-                self.stdout.write(f"{local}  {human_size(backup.size_bytes):>9}  {backup.path}")
+                kind = t("täglich", "daily") if backup.kind == "daily" else t("von Hand", "by hand")
+                self.stdout.write(f"{local}  {human_size(backup.size_bytes):>9}  {kind:<8}  {backup.path}")
             if not backups:
                 self.stdout.write(t(f"Keine Sicherungen in {folder}.", f"No backups in {folder}."))
             schedule = (
                 t(
                     f"Der Worker sichert täglich und behält {backup_settings.BACKUP_KEEP_DAILY} tägliche und "
-                    f"{backup_settings.BACKUP_KEEP_WEEKLY} wöchentliche Sicherungen.",
+                    f"{backup_settings.BACKUP_KEEP_WEEKLY} wöchentliche Sicherungen; von Hand erstellte "
+                    "löscht er nie.",
                     f"The worker backs up daily and keeps {backup_settings.BACKUP_KEEP_DAILY} daily and "
-                    f"{backup_settings.BACKUP_KEEP_WEEKLY} weekly backups.",
+                    f"{backup_settings.BACKUP_KEEP_WEEKLY} weekly backups; backups made by hand are never "
+                    "deleted.",
                 )
                 if schedule_configured()
+                else t(
+                    "Keine tägliche Sicherung: ALPHASMS_BACKUP_DAILY ist aus.",
+                    "No daily backup: ALPHASMS_BACKUP_DAILY is off.",
+                )
+                if not backup_settings.BACKUP_DAILY
                 else t(
                     "Keine tägliche Sicherung: kein Schlüssel eingerichtet (einmal „alphasms backup create“ "
                     "ausführen oder ALPHASMS_BACKUP_RECIPIENT setzen).",

@@ -1,13 +1,17 @@
-"""``alphasms backup restore FILE [--passphrase-file F | --identity-file F] [--verify-only] [--yes]``.
+"""``alphasms backup restore FILE [--passphrase-file F | --identity-file F] [--verify-only] [--yes]
+[--force]``.
 
 Verifies the whole backup before touching live data, replaces the database with it, migrates an older
 schema, and applies again every erasure and restriction recorded after the backup was taken
-(``alphasms.support.restore``). Stop web app and worker first.
+(``alphasms.support.restore``). Stop web app and worker first: while an ``alphasms worker`` or
+``alphasms run`` is running (its heartbeat row is fresh, ``alphasms.support.running``) the restore is
+refused; ``--force`` restores anyway, with a warning.
 
 Exit codes: 0 restored (or, with ``--verify-only``, the file is good), 1 restored but an erasure could not
 be applied again (a message was being sent; run ``alphasms privacy erase`` for the listed customer),
-2 refused: unreadable, altered, truncated, wrong key or passphrase, newer schema, other database engine,
-missing PostgreSQL tools, no confirmation (nothing changed), 3 answered "no" (nothing changed).
+2 refused: a worker or ``alphasms run`` is running (without ``--force``), unreadable, altered,
+truncated, wrong key or passphrase, newer schema, other database engine, missing PostgreSQL tools, no
+confirmation (nothing changed), 3 answered "no" (nothing changed).
 JSON: {"created_at", "engine", "rows", "migrated": [...], "replayed": [{"kind", "customer_id", "at",
 "outcome"}], "verify_only"}.
 """
@@ -26,12 +30,17 @@ from alphasms.commands import EXIT_NOTHING_TO_DO, EXIT_SOME_FAILED, AlphaCommand
 from alphasms.support.backup import BackupError, BackupRefused, ToolMissing, decryption_for
 from alphasms.support.management.commands._backup import actor, human_size
 from alphasms.support.restore import RestoreResult, restore_backup
+from alphasms.support.running import STALE_S, running_processes
 
 YES = {"j", "ja", "y", "yes"}
 _STAGES = {
     "verified": ("Sicherung vollständig geprüft", "backup fully verified"),
     "replaced": ("Datenbank ersetzt", "database replaced"),
 }
+
+
+def _kind(kind: str, worker: str) -> str:
+    return worker if kind == "worker" else "alphasms run"
 
 
 class Command(AlphaCommand):
@@ -69,6 +78,14 @@ class Command(AlphaCommand):
             help=t("nur prüfen, nichts ändern", "verify only, change nothing"),
         )
         parser.add_argument("--yes", action="store_true", help=t("ohne Rückfrage", "do not ask"))
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help=t(
+                "auch wiederherstellen, während ein Worker oder „alphasms run“ läuft (nicht empfohlen)",
+                "restore even while a worker or 'alphasms run' is running (not recommended)",
+            ),
+        )
         parser.add_argument("--json", action="store_true", help=t("Ausgabe als JSON", "output as JSON"))
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -85,6 +102,8 @@ class Command(AlphaCommand):
         except BackupError as exc:
             raise UsageError(str(exc)) from None
         verify_only = options["verify_only"]
+        if not verify_only:
+            self.refuse_while_running(options["force"])
         if not verify_only and not options["yes"] and not self.confirmed(path):
             self.stdout.write(t("Abgebrochen, nichts geändert.", "Cancelled, nothing changed."))
             sys.exit(EXIT_NOTHING_TO_DO)
@@ -109,6 +128,42 @@ class Command(AlphaCommand):
             self.write_summary(result, verify_only)
         if result.failed:
             sys.exit(EXIT_SOME_FAILED)
+
+    def refuse_while_running(self, force: bool) -> None:
+        """UsageError while a worker or ``alphasms run`` has a fresh heartbeat; with ``force`` only a
+        warning on stderr."""
+        active = running_processes()
+        if not active:
+            return
+        names = "; ".join(
+            t(
+                f"{_kind(p['kind'], 'Worker')} auf {p['host']} (Prozess {p['pid']}, "
+                f"Lebenszeichen vor {p['age_s']:.0f} s)",
+                f"{_kind(p['kind'], 'worker')} on {p['host']} (process {p['pid']}, "
+                f"last sign of life {p['age_s']:.0f} s ago)",
+            )
+            for p in active
+        )
+        if force:
+            self.stderr.write(
+                t(
+                    f"Warnung: AlphaSMS läuft noch ({names}) – --force: die Datenbank wird trotzdem ersetzt. "
+                    "Der laufende Prozess kann mit alten Daten weiterarbeiten; danach neu starten.",
+                    f"Warning: AlphaSMS is still running ({names}) – --force: the database is replaced "
+                    "anyway. The running process may go on with old data; restart it afterwards.",
+                )
+            )
+            return
+        raise UsageError(
+            t(
+                f"Wiederherstellung verweigert: AlphaSMS läuft noch ({names}). Zuerst beenden (Strg-C bzw. "
+                "den Dienst stoppen) und erneut aufrufen; ein abgestürzter Prozess gilt nach "
+                f"{STALE_S:.0f} s als beendet. --force stellt trotzdem wieder her. Nichts wurde geändert.",
+                f"Restore refused: AlphaSMS is still running ({names}). Stop it first (Ctrl-C or stop "
+                f"the service) and call again; a crashed process counts as stopped after {STALE_S:.0f} s. "
+                "--force restores anyway. Nothing was changed.",
+            )
+        )
 
     def confirmed(self, path: Path) -> bool:
         """Ask before replacing all data; UsageError when there is no one to ask."""
