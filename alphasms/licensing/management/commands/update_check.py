@@ -8,7 +8,9 @@ Exit codes: 0 checked (with or without an update); 1 the check failed or its ans
 (no terminal and no ``--yes``, vendor URL not https, ``--download`` folder unusable) – nothing sent;
 3 not confirmed – nothing sent.
 JSON (``--json``; the preview then goes to stderr): the keys of ``UpdateResult.as_dict`` plus
-``downloaded`` (path or null) and ``install_command``; on failure ``{"error": code, "message": …}``.
+``downloaded`` (path or null) and ``install_command``; on failure ``{"error": code, "message": …}`` on
+stdout (the sentence on stderr too) – also for the refusals of exit 2, whose codes are ``no_terminal``,
+``vendor_url_refused`` and ``download_folder``, and for "no" (exit 3, ``not_confirmed``).
 """
 
 from __future__ import annotations
@@ -33,6 +35,21 @@ from alphasms.licensing.update import (
 )
 
 
+def _plain(text: str) -> str:
+    return text
+
+
+class _Refused(UsageError):
+    """A refusal (exit 2, nothing sent) with ``code``, the ``error`` value of the ``--json`` answer."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+_usage = _Refused
+
+
 class Command(AlphaCommand):
     help = "Fragt beim Hersteller nach Updates – zeigt vorher genau, was gesendet wird."
     help_en = "Asks the vendor for updates – shows first exactly what will be sent."
@@ -52,15 +69,29 @@ class Command(AlphaCommand):
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
+        try:
+            self._check(options)
+        except UsageError as exc:
+            if options["json"]:  # the same shape as a failed check, so a script reads one thing
+                code = exc.code if isinstance(exc, _Refused) else "usage"
+                self.stdout.write(json.dumps({"error": code, "message": str(exc)}, ensure_ascii=False))
+            raise
+
+    def _check(self, options: dict[str, Any]) -> None:
         folder = self._download_folder(options["download"])
         try:
             preview = preview_update_request()
         except VendorUrlRefused as exc:
-            raise UsageError(str(exc)) from None
+            raise _usage("vendor_url_refused", str(exc)) from None
         shown = self.stderr if options["json"] else self.stdout
-        shown.write(preview.text())
+        shown.write(preview.text(), style_func=_plain)  # information, not an error, even on stderr
         if not options["yes"] and not self._confirmed():
-            shown.write(t("Nichts gesendet.", "Nothing sent."))
+            shown.write(t("Nichts gesendet.", "Nothing sent."), style_func=_plain)
+            if options["json"]:
+                message = t("Nicht bestätigt – nichts gesendet.", "Not confirmed – nothing sent.")
+                self.stdout.write(
+                    json.dumps({"error": "not_confirmed", "message": message}, ensure_ascii=False)
+                )
             sys.exit(EXIT_NOTHING_TO_DO)
         try:
             result = run_update_check(preview)
@@ -120,24 +151,27 @@ class Command(AlphaCommand):
             return None
         folder = Path(value)
         if not folder.is_dir() or not os.access(folder, os.W_OK):
-            raise UsageError(
+            raise _usage(
+                "download_folder",
                 t(
                     f"--download: {value!r} ist kein beschreibbarer Ordner – einen vorhandenen angeben.",
                     f"--download: {value!r} is not a writable folder – give an existing folder.",
-                )
+                ),
             )
         return folder
 
     def _confirmed(self) -> bool:
         if not sys.stdin.isatty():
-            raise UsageError(
+            raise _usage(
+                "no_terminal",
                 t(
                     "Keine Rückfrage möglich (kein Terminal) – mit --yes bestätigen, dass diese Angaben "
                     "gesendet werden dürfen; nichts gesendet.",
                     "Cannot ask (no terminal) – confirm with --yes that this may be sent; nothing sent.",
-                )
+                ),
             )
-        self.stderr.write(t("Jetzt senden? [j/N] ", "Send now? [y/N] "), ending="")
+        # A question, not an error: plain text (stderr's default style is bold red on a terminal).
+        self.stderr.write(t("Jetzt senden? [j/N] ", "Send now? [y/N] "), style_func=_plain, ending="")
         self.stderr.flush()
         answer = sys.stdin.readline().strip().lower()
         return answer in {"j", "ja", "y", "yes"}

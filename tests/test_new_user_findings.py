@@ -1,0 +1,90 @@
+"""Findings of a new user, checked as they met them: `sms info ""`, `update check --json` without a
+terminal, and the update check's question in plain text (not styled like an error)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+
+from alphasms.cli import main
+
+DB = pytest.mark.django_db(transaction=True)
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal (as stdin/stdout/stderr are in an interactive shell)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.fixture(autouse=True)
+def german(monkeypatch):
+    for name in ("ALPHASMS_LANGUAGE", "LC_ALL", "LC_MESSAGES", "DJANGO_COLORS", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+
+
+@DB
+def test_sms_info_refuses_an_empty_text(capsys):
+    assert main(["sms", "info", ""]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith("TEXT ist leer – den Text der SMS in Anführungszeichen angeben")
+    assert "Kosten" not in captured.out and "SMS" not in captured.out
+    assert main(["sms", "info", "   "]) == 2
+    assert "TEXT ist leer" in capsys.readouterr().err
+
+
+@DB
+def test_update_check_json_without_a_terminal_answers_in_json_on_stdout(capsys, monkeypatch):
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))  # piped: no one to ask
+
+    assert main(["update", "check", "--json"]) == 2
+
+    captured = capsys.readouterr()
+    answer = json.loads(captured.out)
+    assert answer == {
+        "error": "no_terminal",
+        "message": "Keine Rückfrage möglich (kein Terminal) – mit --yes bestätigen, dass diese Angaben "
+        "gesendet werden dürfen; nichts gesendet.",
+    }
+    assert answer["message"] in captured.err  # the person reading stderr sees the same sentence
+    assert "registration_name" in captured.err or "Registrierungsname" in captured.err  # the preview
+
+
+@DB
+def test_update_check_json_with_a_bad_download_folder_answers_in_json(capsys, tmp_path):
+    assert main(["update", "check", "--json", "--download", str(tmp_path / "missing")]) == 2
+    answer = json.loads(capsys.readouterr().out)
+    assert answer["error"] == "download_folder" and answer["message"].startswith("--download: ")
+
+
+@DB
+def test_update_check_asks_in_plain_text_and_refuses_in_red(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm-256color")
+    stdout, stderr = Terminal(), Terminal()
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.stderr", stderr)
+
+    assert main(["update", "check"]) == 3  # answered "no": nothing sent
+
+    assert "Jetzt senden? [j/N] " in stderr.getvalue()
+    assert "\x1b[" not in stderr.getvalue()  # the question is not styled (stderr's style is bold red)
+    assert "Nichts gesendet." in stdout.getvalue()
+
+    stdout, stderr = Terminal(), Terminal()
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.stderr", stderr)
+    assert main(["update", "check", "--json"]) == 3  # with --json the preview goes to stderr: plain too
+    assert "Jetzt senden? [j/N] " in stderr.getvalue() and "\x1b[" not in stderr.getvalue()
+    assert json.loads(stdout.getvalue())["error"] == "not_confirmed"
+
+    stdout, stderr = Terminal(), Terminal()
+    monkeypatch.setattr("sys.stdout", stdout)
+    monkeypatch.setattr("sys.stderr", stderr)
+    assert main(["update", "check", "--download", "/nonexistent/folder"]) == 2
+    assert "\x1b[31;1m--download: " in stderr.getvalue()  # errors keep their colour: the style is on
