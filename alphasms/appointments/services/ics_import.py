@@ -19,7 +19,7 @@ from typing import NamedTuple
 from django.db import transaction
 from django.utils import timezone
 
-from alphasms.appointments.ical import Occurrence, read_calendar
+from alphasms.appointments.ical import Occurrence, read_window
 from alphasms.appointments.models import (
     Appointment,
     AppointmentSource,
@@ -73,6 +73,11 @@ class ImportReport:
     ``ignored_columns`` are (header, German note, English note) for columns the import did not read.
     ``changes`` lists the first ``CHANGES_LIMIT`` changes one by one; ``dry_run`` is True when nothing
     was kept (the report says what the import would do).
+
+    Calendar imports only: ``events_read`` counts the file's entries (distinct UIDs; a series is one),
+    ``events_before``/``events_after`` those of them with no occurrence in the import window
+    ``[window_start, window_end)`` (ISO 8601, UTC) because they lie wholly before it (past) or
+    beyond the planning horizon. CSV imports leave them 0 and "".
     """
 
     created: int = 0
@@ -89,6 +94,11 @@ class ImportReport:
     ignored_columns: list[tuple[str, str, str]] = field(default_factory=list)
     changes: list[Change] = field(default_factory=list)
     dry_run: bool = False
+    events_read: int = 0
+    events_before: int = 0
+    events_after: int = 0
+    window_start: str = ""
+    window_end: str = ""
 
     def note(self, kind: str, start: dt.datetime | None, summary: str) -> None:
         """Remember one change (up to ``CHANGES_LIMIT``)."""
@@ -121,6 +131,9 @@ class ImportReport:
             "unmatched": len(self.unmatched),
             "rejected": len(self.rejected),
             "warnings": len(self.warnings),
+            "events_read": self.events_read,
+            "events_before": self.events_before,
+            "events_after": self.events_after,
         }
 
     def as_dict(self) -> dict[str, object]:
@@ -148,6 +161,8 @@ class ImportReport:
             "ignored_columns": [
                 {"column": c, "reason": de, "reason_en": en} for c, de, en in self.ignored_columns
             ],
+            "events": {"read": self.events_read, "before": self.events_before, "after": self.events_after},
+            "window": {"start": self.window_start, "end": self.window_end},
         }
 
 
@@ -175,8 +190,15 @@ def import_ics(
     """
     now = now or timezone.now()
     start, end = import_window(now)
-    occurrences = read_calendar(data, start, end, tz=location.time_zone)
-    report = ImportReport()
+    window = read_window(data, start, end, tz=location.time_zone)
+    occurrences = window.occurrences
+    report = ImportReport(
+        events_read=window.events,
+        events_before=window.before,
+        events_after=window.after,
+        window_start=start.isoformat(),
+        window_end=end.isoformat(),
+    )
     with transaction.atomic():
         index = CustomerIndex(list(Customer.objects.all()))
         types = {norm(t.name): t for t in AppointmentType.objects.all()}
