@@ -88,3 +88,49 @@ def test_update_check_asks_in_plain_text_and_refuses_in_red(monkeypatch):
     monkeypatch.setattr("sys.stderr", stderr)
     assert main(["update", "check", "--download", "/nonexistent/folder"]) == 2
     assert "\x1b[31;1m--download: " in stderr.getvalue()  # errors keep their colour: the style is on
+
+
+BAD_ROW_CSV = (
+    "Nachname;Vorname;Mobil;Datum;Uhrzeit;Dauer\r\n"
+    "Meier;Anna;12345;31.02.2026;09:00;abc\r\n"
+    "Weiß;Ben;0171 2345678;07.12.2026;09:30;30\r\n"
+).encode()
+BAD_ROW_PROBLEMS = [(2, "date"), (2, "duration_min"), (2, "mobile")]
+
+
+@DB
+def test_csv_import_reports_every_problem_of_a_bad_row_on_the_command_line(
+    location, tmp_path, capsys, alphasms_settings
+):
+    path = tmp_path / "termine.csv"
+    path.write_bytes(BAD_ROW_CSV)
+
+    assert main(["import", "csv", str(path)]) == 1  # the good row is applied, the bad one reported
+
+    out = capsys.readouterr().out
+    assert "abgelehnte Zeilen: 1," in out  # one row, three problems
+    assert "  abgelehnt: Zeile 2, Feld date: Datum „31.02.2026“ ungültig, erwartet TT.MM.JJJJ" in out
+    assert "  abgelehnt: Zeile 2, Feld duration_min: Dauer „abc“ ungültig, erwartet Minuten" in out
+    assert "  abgelehnt: Zeile 2, Feld mobile: Mobilnummer „12345“: Keine gültige Telefonnummer" in out
+
+
+@pytest.mark.django_db
+def test_csv_import_preview_in_the_web_app_lists_every_problem_of_a_bad_row(
+    web_client, alphasms_settings, location, tmp_path
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import override_settings
+
+    from alphasms.web.roles import Role
+
+    tasks = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with override_settings(DATA_DIR=tmp_path, TASKS=tasks):
+        owner = web_client(Role.OWNER)
+        upload = SimpleUploadedFile("termine.csv", BAD_ROW_CSV)
+        response = owner.post("/imports/", {"file": upload, "location": location.pk})
+        assert response.status_code == 302
+        page = owner.get(response["Location"])
+    rejected = page.context["preview"]["rejected"]
+    assert [(r["line"], r["field"]) for r in rejected] == BAD_ROW_PROBLEMS
+    html = page.content.decode()
+    assert "31.02.2026" in html and "Dauer „abc“ ungültig" in html and "Mobilnummer „12345“" in html

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from alphasms.messaging.phone import PhoneResult, to_e164
+from alphasms.messaging.phone import FLAG_MESSAGES, PhoneResult, to_e164
 
 __all__ = ["CANONICAL_FIELDS", "CsvFormatError", "CsvRecord", "CsvResult", "RejectedRow", "read_csv"]
 
@@ -445,29 +445,37 @@ def _parse_row(
             value = f"{day:%d.%m.%Y} {clock:%H:%M}"
             bad("time", value, f"{value} gibt es in {zone.key} nicht (Zeitumstellung)",
                 f"{value} does not exist in {zone.key} (daylight saving time change)")  # fmt: skip
+    # End and duration are checked whenever the row means an appointment, also when its date or time
+    # is wrong, so a row with several problems reports all of them at once.
+    end_raw, duration_raw = get("end_time"), get("duration_min")
+    means_appointment = bool(get("date") or get("time"))
     if start_utc is not None and day is not None:
-        end_raw, duration_raw = get("end_time"), get("duration_min")
         end_utc = start_utc + timedelta(minutes=default_min)
-        if end_raw:
-            end_date, end_time = _split_when(end_raw)
-            try:
-                end_day = _parse_date(end_date) if end_date else day
-                end_local = _localize(end_day, _parse_time(end_time or ""), zone)
-            except ValueError:
-                end_local = None
-            if end_local is None or end_local <= start_utc:
-                bad("end_time", end_raw, f"Ende „{end_raw}“ ungültig oder nicht nach dem Beginn",
-                    f"end {end_raw!r} is invalid or not after the start")  # fmt: skip
-            end_utc = end_local
-        elif duration_raw:
-            m = _DURATION.fullmatch(duration_raw)
-            if m is None or not 1 <= int(m[1]) <= 24 * 60:
-                bad("duration_min", duration_raw, f"Dauer „{duration_raw}“ ungültig, erwartet Minuten",
-                    f"invalid duration {duration_raw!r}, expected minutes (1-1440)")  # fmt: skip
-            else:
-                end_utc = start_utc + timedelta(minutes=int(m[1]))
+    if means_appointment and end_raw:
+        end_date, end_time = _split_when(end_raw)
+        end_local: datetime | None = None
+        try:
+            end_day = _parse_date(end_date) if end_date else day
+            end_clock = _parse_time(end_time or "")
+            if end_day is not None and start_utc is not None:
+                end_local = _localize(end_day, end_clock, zone)
+            well_formed = True
+        except ValueError:
+            well_formed = False
+        if not well_formed or (start_utc is not None and (end_local is None or end_local <= start_utc)):
+            bad("end_time", end_raw, f"Ende „{end_raw}“ ungültig oder nicht nach dem Beginn",
+                f"end {end_raw!r} is invalid or not after the start")  # fmt: skip
+        end_utc = end_local
+    elif means_appointment and duration_raw:
+        m = _DURATION.fullmatch(duration_raw)
+        if m is None or not 1 <= int(m[1]) <= 24 * 60:
+            bad("duration_min", duration_raw, f"Dauer „{duration_raw}“ ungültig, erwartet Minuten",
+                f"invalid duration {duration_raw!r}, expected minutes (1-1440)")  # fmt: skip
+        elif start_utc is not None:
+            end_utc = start_utc + timedelta(minutes=int(m[1]))
     if problems:
-        return None, problems
+        mobile_problem = _mobile_problem(line, get("mobile"), get("phone"), country)
+        return None, problems + ([mobile_problem] if mobile_problem else [])
     mobile_raw = get("mobile")
     mobile = to_e164(mobile_raw, country=None, default_country=country) if mobile_raw else None
     record = CsvRecord(
@@ -477,3 +485,28 @@ def _parse_row(
         appointment_type=get("appointment_type"), notes=get("notes"),
     )  # fmt: skip
     return record, []
+
+
+def _mobile_problem(line: int, raw: str, phone_raw: str, country: str) -> RejectedRow | None:
+    """For a row rejected for other reasons: its mobile number's problem too (no SMS possible), so the
+    row can be fixed in one go. None when the number is fine or the Telefon column holds a mobile number
+    the import would use instead. (In a valid row the same problem is a warning: the row is applied.)"""
+    if not raw:
+        return None
+    try:
+        result = to_e164(raw, country=None, default_country=country)
+        if result.sms_ok or (phone_raw and to_e164(phone_raw, default_country=country).sms_ok):
+            return None
+    except ValueError:
+        return None
+    quiet = ("trunk_zero_removed",)  # as the import's warnings: no note on a removed 0 or assumed country
+    flags = [
+        f
+        for f in result.flags
+        if f in FLAG_MESSAGES and f not in quiet and not f.startswith("assumed_country_")
+    ]
+    de = " ".join(FLAG_MESSAGES[f][0] for f in flags)
+    en = " ".join(FLAG_MESSAGES[f][1] for f in flags)
+    if "not_mobile" not in flags:
+        de, en = f"{de} Keine SMS möglich.".strip(), f"{en} No SMS possible.".strip()
+    return RejectedRow(line, "mobile", raw, f"Mobilnummer „{raw}“: {de}", f"mobile number {raw!r}: {en}")

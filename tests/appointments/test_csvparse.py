@@ -403,6 +403,38 @@ def test_all_problems_of_one_row_are_reported() -> None:
     assert [x.field for x in result.rejected] == ["family_name", "email", "date", "time"]
 
 
+def test_a_bad_date_does_not_hide_a_bad_duration_or_mobile_number() -> None:
+    """A new user's row: date 31.02.2026, Dauer abc, Mobil 12345 – all three are reported at once."""
+    result = read_csv(
+        make(["Nachname;Vorname;Mobil;Datum;Uhrzeit;Dauer", "Meier;Anna;12345;31.02.2026;09:00;abc"])
+    )
+    assert result.records == ()
+    assert [(x.line, x.field, x.value) for x in result.rejected] == [
+        (2, "date", "31.02.2026"),
+        (2, "duration_min", "abc"),
+        (2, "mobile", "12345"),
+    ]
+    assert result.rejected[2].reason_de == (
+        "Mobilnummer „12345“: Keine gültige Telefonnummer erkannt – bitte beim Kunden nachfragen. "
+        "Keine SMS möglich."
+    )
+
+
+def test_a_bad_time_does_not_hide_a_bad_end() -> None:
+    result = read_csv(make(["Nachname;Datum;Uhrzeit;Ende", "Abel;01.12.2026;25:99;halb zehn"]))
+    assert [(x.field, x.value) for x in result.rejected] == [("time", "25:99"), ("end_time", "halb zehn")]
+
+
+def test_a_rejected_row_names_no_mobile_problem_when_the_phone_column_has_a_mobile_number() -> None:
+    result = read_csv(make(["Nachname;Mobil;Telefon;Datum;Uhrzeit", "Abel;12345;0151 23456789;x;09:00"]))
+    assert [x.field for x in result.rejected] == ["date"]
+
+
+def test_a_customer_only_row_ignores_duration_and_end_as_before() -> None:
+    result = read_csv(make(["Nachname;Mobil;Datum;Uhrzeit;Dauer", "Abel;0151 23456789;;;abc"]))
+    assert result.rejected == () and result.records[0].start_utc is None
+
+
 def test_dst_gap_time_is_rejected() -> None:
     result = read_csv(make(["Nachname;Datum;Uhrzeit", "Abel;29.03.2026;02:30", "Bode;29.03.2026;03:00"]))
     assert [iso_z(r.start_utc) for r in result.records] == ["2026-03-29T01:00:00Z"]

@@ -72,14 +72,16 @@ def write_report(command: object, report: ImportReport, as_json: bool) -> int:
     """Print the import report; return the exit code: 1 rows rejected (the rest applied), 3 nothing
     changed at all (appointments, customers, consent), else 0. Warnings do not change the code.
 
-    Every rejected row is printed; warnings (about applied rows) the first 100, all with --json.
+    Every problem of every rejected row is printed (one line each); warnings (about applied rows) the
+    first 100, all with --json.
     """
     max_warnings_shown = 100
     stdout = command.stdout  # type: ignore[attr-defined]
     if as_json:
         stdout.write(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
     else:
-        unmatched, rejected, warnings = len(report.unmatched), len(report.rejected), len(report.warnings)
+        unmatched, warnings = len(report.unmatched), len(report.warnings)
+        rejected = len({issue.line for issue in report.rejected})  # rows; a row may have several problems
         stdout.write(
             t(
                 f"Termine – neu: {report.created}, geändert: {report.updated}, "
