@@ -172,6 +172,8 @@ class Appointment(models.Model):
         verbose_name = _("Termin")
         verbose_name_plural = _("Termine")
         ordering = ["start_at"]
+        # A location's appointments in a date range (the day and week calendars, their counts per day).
+        indexes = [models.Index(fields=["location", "start_at"], name="appointment_location_start_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["location", "external_uid", "recurrence_id"],
