@@ -34,6 +34,7 @@ from django.contrib.auth.models import Group
 from django.db import connection, models, transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from alphasms.appointments.folding import SEPARATOR, name_part
 from alphasms.appointments.models import (
     Appointment,
     AppointmentType,
@@ -75,6 +76,8 @@ FAMILY = (
     "Schröder Neumann Schwarz Zimmermann Braun Krüger Hofmann Hartmann Lange Öztürk Nowak Bäcker Clarke "
     "Yılmaz Kowalski Fuchs"
 ).split()
+
+NAME_KEYS = [name_part(given, family) for given in GIVEN for family in FAMILY]
 
 
 class NotBenchmarkData(Exception):
@@ -275,6 +278,10 @@ def _customers(count: int, now: dt.datetime) -> int:
             f"WHEN {kind} < 96 THEN '030 ' || lpad(n::text, 8, '0') ELSE '' END",
             "mobile_sms_ok": f"{kind} < 93",
             "email": "CASE WHEN n % 10 < 6 THEN 'kunde' || n || '@example.org' ELSE '' END",
+            # Customer.search_key (folding.name_key) of the same name pair and e-mail.
+            "search_key": f"({_array(NAME_KEYS)})[1 + (n % {len(GIVEN)}) * {len(FAMILY)} "
+            f"+ (n / {len(GIVEN)}) % {len(FAMILY)}] || '{SEPARATOR}' "
+            "|| CASE WHEN n % 10 < 6 THEN 'kunde' || n || '@example.org' ELSE '' END",
             "language": "CASE WHEN n % 20 = 0 THEN 'en' ELSE 'de' END",
             "country": "'DE'",
             "created_at": f"{_ts(now)} - (n % 1000) * interval '1 day'",

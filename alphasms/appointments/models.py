@@ -14,6 +14,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from alphasms.appointments.folding import MAX_LENGTH as SEARCH_KEY_LENGTH
+from alphasms.appointments.folding import name_key
+
 
 def validate_time_zone(value: str) -> None:
     """Raise ValidationError unless ``value`` is an IANA time zone name such as "Europe/Berlin"."""
@@ -62,6 +65,49 @@ class Location(models.Model):
         return zoneinfo.ZoneInfo(self.time_zone)
 
 
+#: The fields ``Customer.search_key`` is derived from.
+SEARCH_KEY_SOURCES = frozenset({"given_name", "family_name", "email"})
+
+
+class CustomerQuerySet(models.QuerySet["Customer"]):
+    """Customers; the bulk paths keep ``search_key`` in step as ``Customer.save`` does. ``update()``
+    of a name or the e-mail cannot (SQL cannot fold): call ``refresh_search_keys`` afterwards."""
+
+    def bulk_create(self, objs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        objs = list(objs)
+        for customer in objs:
+            customer.search_key = customer.compute_search_key()
+        return super().bulk_create(objs, *args, **kwargs)
+
+    def bulk_update(self, objs, fields, *args, **kwargs):  # type: ignore[no-untyped-def]
+        objs, fields = list(objs), list(fields)
+        if SEARCH_KEY_SOURCES & set(fields) and "search_key" not in fields:
+            for customer in objs:
+                customer.search_key = customer.compute_search_key()
+            fields.append("search_key")
+        return super().bulk_update(objs, fields, *args, **kwargs)
+
+    def refresh_search_keys(self, batch_size: int = 2000) -> int:
+        """Recompute ``search_key`` of these customers (after a raw insert or an ``update()`` of names
+        or e-mails); returns how many changed. Reads and writes in batches of ``batch_size``."""
+        changed = 0
+        last = 0
+        while True:
+            batch = list(
+                self.filter(pk__gt=last)
+                .order_by("pk")
+                .only("pk", "given_name", "family_name", "email", "search_key")[:batch_size]
+            )
+            if not batch:
+                return changed
+            last = batch[-1].pk
+            stale = [c for c in batch if c.search_key != c.compute_search_key()]
+            for customer in stale:
+                customer.search_key = customer.compute_search_key()
+            models.QuerySet.bulk_update(self.model._default_manager.all(), stale, ["search_key"])
+            changed += len(stale)
+
+
 class Customer(models.Model):
     """A data subject who may receive reminders.
 
@@ -84,6 +130,11 @@ class Customer(models.Model):
     restricted_at = models.DateTimeField(_("Verarbeitung eingeschränkt seit"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)  # the planner's change marker
+    # Names and e-mail folded for search (``folding.name_key``): case, accents and umlaut spelling do
+    # not matter on SQLite or PostgreSQL. Derived on every save; PostgreSQL has a trigram index on it.
+    search_key = models.CharField(max_length=SEARCH_KEY_LENGTH, blank=True, default="", editable=False)
+
+    objects = CustomerQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("Kunde")
@@ -98,6 +149,19 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.given_name} {self.family_name}".strip() or f"#{self.pk}"
+
+    def save(self, *args: object, **kwargs: object) -> None:
+        """Save with ``search_key`` derived from the names and e-mail; a save limited by
+        ``update_fields`` to one of those writes the key too."""
+        self.search_key = self.compute_search_key()
+        fields = kwargs.get("update_fields")
+        if fields is not None and SEARCH_KEY_SOURCES & set(fields):  # type: ignore[call-overload]
+            kwargs["update_fields"] = {*fields, "search_key"}  # type: ignore[misc]
+        super().save(*args, **kwargs)  # type: ignore[arg-type]
+
+    def compute_search_key(self) -> str:
+        """The ``search_key`` for the current names and e-mail (``folding.name_key``)."""
+        return name_key(self.given_name, self.family_name, self.email)
 
 
 class AppointmentType(models.Model):

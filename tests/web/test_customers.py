@@ -108,7 +108,7 @@ def test_editing_normalises_the_mobile_number_to_e164(location):
     landline = client.post(
         f"/customers/{joerg.pk}/edit/", _contact(joerg, mobile_raw="030 1234567"), follow=True
     )
-    assert "Not a mobile number - no SMS is sent to this number." in landline.content.decode()
+    assert "Not a mobile number – no SMS is sent to this number." in landline.content.decode()
     joerg.refresh_from_db()
     assert (joerg.mobile_e164, joerg.mobile_sms_ok) == ("+49301234567", False)
 
@@ -211,3 +211,21 @@ def test_the_detail_needs_a_fixed_number_of_queries(location, frozen, django_ass
     client.get(f"/customers/{joerg.pk}/")
     with django_assert_max_num_queries(20):
         assert client.get(f"/customers/{joerg.pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("query", ["öz", "Öz", "öztürk", "ÖZTÜRK", "ozturk", "Oeztuerk", "ayşe öz", "AYSE"])
+def test_the_search_ignores_case_accents_and_umlaut_spelling(db, query):
+    ayse = make_customer("2002", "Ayşe", "Öztürk", mobile="+4915199999999", email="a@example.org")
+    make_customer("1001", "Jörg", "Bäcker")
+    assert service.customer_page(query, 1).customers == [ayse], query
+    html = _client().get("/customers/", {"q": query}).content.decode()
+    assert f"/customers/{ayse.pk}/" in html
+
+
+@pytest.mark.parametrize("query", ["gross", "GROSS", "Groß", "groß, jürgen", "Juergen Gross"])
+def test_the_search_folds_sharp_s(db, query):
+    juergen = make_customer("3003", "Jürgen", "Groß", mobile="", email="", consent=())
+    make_customer("1001", "Jörg", "Bäcker")
+    assert service.customer_page(query, 1).customers == [juergen], query
+    options = _client().get("/appointments/customers/", {"customer_search": query}).content.decode()
+    assert f'value="{juergen.pk}"' in options and "Bäcker" not in options

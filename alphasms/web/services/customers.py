@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
+from alphasms.appointments.folding import search_words
 from alphasms.appointments.models import Appointment, Channel, Customer, Location
 from alphasms.messaging.models import OutboundMessage
 from alphasms.messaging.phone import to_e164
@@ -60,8 +61,11 @@ def _looks_like_number(text: str) -> bool:
 
 def search_condition(text: str) -> Q:
     """The condition for customers matching ``text``: a phone number (as typed, any format: its E.164
-    form on the indexed ``mobile_e164``, else the digits), a customer number (exact, indexed), an
-    e-mail address, or name words (every word in the given or family name)."""
+    form on the indexed ``mobile_e164``, else the digits), a customer number (exact, indexed), or
+    words that each occur in the name or e-mail address. Words are compared on ``Customer.search_key``
+    (``appointments.folding``): case, accents and the umlaut spelling do not matter ("ÖZTÜRK",
+    "ozturk", "Oeztuerk"; "gross" for "Groß") on SQLite and PostgreSQL alike; on PostgreSQL the key has
+    a trigram index."""
     text = text.strip()
     if not text:
         return Q()
@@ -70,11 +74,13 @@ def search_condition(text: str) -> Q:
         e164 = to_e164(text, default_country=default_country()).e164
         condition = Q(customer_number=text) | Q(mobile_e164__contains=digits.lstrip("0"))
         return condition | Q(mobile_e164=e164) if e164 else condition
-    condition = Q(customer_number=text) | Q(email__icontains=text)
-    words = Q()
-    for word in text.replace(",", " ").split():
-        words &= Q(given_name__icontains=word) | Q(family_name__icontains=word)
-    return condition | words
+    words = search_words(text)
+    if not words:
+        return Q(customer_number=text)
+    matching = Q()
+    for word in words:
+        matching &= Q(search_key__contains=word)
+    return Q(customer_number=text) | matching
 
 
 def matching_customer_ids(text: str, limit: int) -> list[int]:
