@@ -42,6 +42,10 @@ def drop(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("appointments", "0007_appointment_location_start")]
+    # Also merges the two 0007 migrations written at the same time.
+    dependencies = [
+        ("appointments", "0007_appointment_location_start"),
+        ("appointments", "0007_customer_search_key"),
+    ]
 
     operations = [migrations.RunPython(create, drop)]
