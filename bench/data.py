@@ -203,7 +203,7 @@ def _analyze() -> None:
 def _generate(customers: int, appointments: int, now: dt.datetime, log: Callable[[str], None]) -> None:
     locations = [Location.objects.create(name=n, time_zone=z, country=c) for n, z, c in LOCATIONS]
     for location in locations:
-        location.monthly_sms_budget_minor = 150_000
+        location.monthly_sms_budget_micros = 1_500_000_000  # 1,500 € (micros: millionths of the currency)
         location.save()
     types = [AppointmentType.objects.create(name=name) for name in TYPES]
     sms_rule = ReminderRule.objects.create(
@@ -219,8 +219,8 @@ def _generate(customers: int, appointments: int, now: dt.datetime, log: Callable
         subject_template="Ihr Termin am {date}",
         body_template="{salutation},\n\nwir erinnern an Ihren Termin am {date} um {time}.",
     )
-    SmsPrice.objects.create(country="DE", price_per_part_minor=7)
-    SmsPrice.objects.create(country="*", price_per_part_minor=9)
+    SmsPrice.objects.create(country="DE", price_per_part_micros=75_000)  # 0.075 € per part
+    SmsPrice.objects.create(country="*", price_per_part_micros=90_000)
     _small_tables(locations, now)
     steps: list[tuple[str, Callable[[], int]]] = [
         ("customers", lambda: _customers(customers, now)),
@@ -259,7 +259,7 @@ def _small_tables(locations: list[Location], now: dt.datetime) -> None:
                 currency="EUR",
                 messages=3100,
                 parts=3300,
-                cost_minor=23_100,
+                cost_micros=247_500_000,  # 3300 parts × 0.075 €
             )
             month = (month - dt.timedelta(days=1)).replace(day=1) if back < 7 else month
 
@@ -438,7 +438,7 @@ def _attempts() -> int:
             "user_message": "m.user_message",
             "http_status": "CASE WHEN m.status = 'failed' THEN 400 ELSE 200 END",
             "segments": "m.segments",
-            "cost_minor": "CASE WHEN m.channel = 'sms' THEN 7 END",
+            "cost_micros": "CASE WHEN m.channel = 'sms' THEN m.segments * 75000 END",
             "currency": "CASE WHEN m.channel = 'sms' THEN 'EUR' ELSE '' END",
             "duration_ms": "180",
         },

@@ -113,16 +113,24 @@ def test_import_preview_and_reimport_exit_codes(alphasms_settings, location):
 
 
 @pytest.mark.django_db
-def test_sms_info_reports_encoding_parts_units_and_cost():
+def test_sms_info_reports_encoding_parts_units_and_cost(monkeypatch):
     from alphasms.messaging.models import SmsPrice
 
-    SmsPrice.objects.create(country="DE", price_per_part_minor=9, currency="EUR")
+    monkeypatch.setenv("ALPHASMS_LANGUAGE", "de")
+    SmsPrice.objects.create(country="DE", price_per_part_micros=75_000, currency="EUR")  # 0.075 €
     code, out = run("sms", "info", "Ihr Termin am Di. – bitte „pünktlich“ sein " + "x" * 140, "--json")
     info = json.loads(out)
     assert code == 0
     assert (info["encoding"], info["segments"], info["units"]) == ("UCS-2", 3, 183)  # all BMP: len()
     assert info["non_gsm_chars"] == ["–", "„", "“"]
-    assert info["cost"] == {"minor": 27, "currency": "EUR"}
+    assert info["cost"] == {
+        "micros": 225_000,  # 3 × 0.075 € exactly, not 3 × 8 cents
+        "amount": "0.225",
+        "currency": "EUR",
+        "price_per_part_micros": 75_000,
+    }
+    _, text = run("sms", "info", "Ihr Termin am Di. – bitte „pünktlich“ sein " + "x" * 140)
+    assert "Kosten: 0,225\xa0€ (3 × 0,075\xa0€ je Teil, DE)" in text
     _, out = run(
         "sms", "info", "Ihr Termin am Di. – bitte „pünktlich“ sein " + "x" * 140, "--smart", "--json"
     )
@@ -167,7 +175,7 @@ def test_phone_normalize_flags_a_landline_and_fails_on_garbage():
 def test_preview_shows_smart_replacements_and_cost(alphasms_settings, location):
     from alphasms.messaging.models import SmsPrice
 
-    SmsPrice.objects.create(country="*", price_per_part_minor=7, currency="EUR")
+    SmsPrice.objects.create(country="*", price_per_part_micros=79_700, currency="EUR")  # 0.0797 €
     make_rule(body_template="Termin {date} – „bitte pünktlich“", smart_encoding=True)
     from tests.conftest import make_appointment, make_customer
 
@@ -176,7 +184,8 @@ def test_preview_shows_smart_replacements_and_cost(alphasms_settings, location):
         _, out = run("preview", "--until", "2026-12-08T00:00Z", "--json")
     (item,) = json.loads(out)
     assert item["text"] == 'Termin Di., 8. Dez. 2026 - "bitte pünktlich"'
-    assert (item["encoding"], item["segments"], item["cost"]) == ("GSM-7", 1, {"minor": 7, "currency": "EUR"})
+    cost = {"micros": 79_700, "amount": "0.0797", "currency": "EUR"}
+    assert (item["encoding"], item["segments"], item["cost"]) == ("GSM-7", 1, cost)
     assert [(r["original"], r["replacement"]) for r in item["replacements"]] == [
         ("–", "-"),
         ("„", '"'),
@@ -185,15 +194,26 @@ def test_preview_shows_smart_replacements_and_cost(alphasms_settings, location):
 
 
 @pytest.mark.django_db
-def test_sms_spend_lists_each_location_with_its_budget(alphasms_settings, location):
-    location.monthly_sms_budget_minor = 5000
+def test_sms_spend_lists_each_location_with_its_budget(alphasms_settings, location, monkeypatch):
+    monkeypatch.setenv("ALPHASMS_LANGUAGE", "de")
+    from alphasms.messaging.models import MonthlyUsage
+    from alphasms.messaging.services.cost import month_start
+
+    location.monthly_sms_budget_micros = 50_000_000  # 50 €
     location.save()
+    month = month_start(location, dt.datetime.now(UTC)).astimezone(location.tz).date()
+    MonthlyUsage.objects.create(
+        location_id=location.pk, month=month, channel="sms", currency="EUR", cost_micros=225_000
+    )
     code, out = run("sms", "spend", "--json")
     (row,) = json.loads(out)
     assert code == 0
-    assert (row["location"], row["spent_minor"], row["budget_minor"], row["currency"]) == (
+    assert (row["location"], row["spent_micros"], row["budget_micros"], row["currency"]) == (
         "Praxis Sonnenhof",
-        0,
-        5000,
+        225_000,
+        50_000_000,
         "EUR",
     )
+    assert (row["spent"], row["budget"]) == ("0.225", "50.00")
+    _, text = run("sms", "spend")
+    assert text.strip() == "Praxis Sonnenhof: 0,23\xa0€ / 50,00\xa0€"  # the sum rounded to cents

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,11 +12,46 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from alphasms.appointments import models
+from alphasms.messaging.forms import AmountField, clean_country_code, initial_amount, micros_or_none
 from alphasms.privacy.admin_audit import AuditedAdmin, actor_of
+
+
+class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A location; the budget typed in currency units (up to 6 decimals), stored exactly in micros."""
+
+    budget = AmountField(
+        label=_("SMS-Budget pro Monat"),
+        required=False,
+        help_text=_(
+            "in Währungseinheiten, z. B. 25,00; leer = unbegrenzt; ist es ausgeschöpft, geht die "
+            "Erinnerung per E-Mail oder wartet"
+        ),
+    )
+
+    class Meta:
+        model = models.Location
+        fields = ["name", "time_zone", "country", "phone", "budget", "budget_currency"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["budget"].initial = initial_amount(
+                self.instance.monthly_sms_budget_micros, self.instance.budget_currency
+            )
+
+    def clean_country(self) -> str:
+        return clean_country_code(str(self.cleaned_data["country"]))
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        self.instance.monthly_sms_budget_micros = micros_or_none(data.get("budget"))
+        return data
 
 
 @admin.register(models.Location)
 class LocationAdmin(admin.ModelAdmin[models.Location]):
+    form = LocationForm
+    fields = ["name", "time_zone", "country", "phone", "budget", "budget_currency"]
     list_display = ["name", "time_zone", "country"]
 
 
@@ -113,6 +149,7 @@ class ReminderRuleAdmin(admin.ModelAdmin[models.ReminderRule]):
     @admin.display(description=_("Prüfung der SMS-Vorlage"))
     def template_check(self, rule: models.ReminderRule) -> str:
         """Encoding, parts and cost of the longest realistic rendering, and the lint's warnings."""
+        from alphasms.messaging.money import format_price
         from alphasms.messaging.services.template_check import check_rule
         from alphasms.messaging.templates import TemplateError
 
@@ -125,7 +162,9 @@ class ReminderRuleAdmin(admin.ModelAdmin[models.ReminderRule]):
         if result is None:
             return "–"
         longest = result.longest
-        cost = "" if longest.cost_minor is None else f", {longest.cost_minor} Cent"
+        cost = (
+            "" if longest.cost_micros is None else f", {format_price(longest.cost_micros, result.currency)}"
+        )
         lines = format_html_join("", "<li>{}</li>", ((w.message_de,) for w in result.warnings))
         return format_html(
             "<p>Längste realistische Fassung: {} · {} SMS · {} Einheiten{}</p><pre>{}</pre><ul>{}</ul>",

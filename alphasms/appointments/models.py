@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import zoneinfo
 
+import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -28,6 +29,20 @@ def validate_time_zone(value: str) -> None:
         ) from exc
 
 
+def validate_country(value: str) -> None:
+    """Raise ValidationError unless ``value`` is an ISO 3166-1 alpha-2 code (capitals) that phonenumbers
+    knows (``phonenumbers.SUPPORTED_REGIONS``: 245 regions, not "XX" or the non-geographic "001")."""
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationError(
+            _(
+                "„%(value)s“ ist kein Ländercode: zwei Großbuchstaben nach ISO 3166-1 (alpha-2), "
+                "z. B. DE, AT oder CH."
+            ),
+            params={"value": value},
+            code="invalid_country",
+        )
+
+
 class Channel(models.TextChoices):
     """The two ways a reminder reaches a person."""
 
@@ -42,10 +57,17 @@ class Location(models.Model):
     time_zone = models.CharField(
         _("Zeitzone"), max_length=64, default="Europe/Berlin", validators=[validate_time_zone]
     )
-    country = models.CharField(_("Land"), max_length=2, default="DE", help_text=_("ISO 3166, z. B. DE"))
+    country = models.CharField(
+        _("Land"),
+        max_length=2,
+        default="DE",
+        help_text=_("ISO 3166, z. B. DE"),
+        validators=[validate_country],
+    )
     phone = models.CharField(_("Telefon der Praxis"), max_length=40, blank=True)
-    monthly_sms_budget_minor = models.PositiveIntegerField(
-        _("SMS-Budget pro Monat (Cent)"),
+    # Millionths of ``budget_currency`` (1 € = 1,000,000): exact, like prices (messaging/money.py).
+    monthly_sms_budget_micros = models.PositiveBigIntegerField(
+        _("SMS-Budget pro Monat (Millionstel der Währung)"),
         null=True,
         blank=True,
         help_text=_("leer = unbegrenzt; ist es ausgeschöpft, geht die Erinnerung per E-Mail oder wartet"),

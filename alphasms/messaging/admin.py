@@ -5,16 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
 from alphasms.messaging import models
+from alphasms.messaging.forms import AmountField, clean_country_code, initial_amount, micros_or_none
+from alphasms.messaging.money import format_price
 from alphasms.privacy.admin_audit import AuditedAdmin, actor_of
 from alphasms.privacy.audit import audit
 from alphasms.privacy.models import AuditAction
@@ -74,9 +78,46 @@ class OutboundMessageAdmin(admin.ModelAdmin[models.OutboundMessage]):
     inlines = [AttemptInline, EventInline]
 
 
+class SmsPriceForm(forms.ModelForm):  # type: ignore[type-arg]
+    """A price typed in currency units with up to 6 decimals (0.075), stored exactly in micros."""
+
+    price = AmountField(
+        label=_("Preis je SMS-Teil"),
+        help_text=_("in Währungseinheiten, bis zu 6 Nachkommastellen, z. B. 0,075"),
+    )
+
+    class Meta:
+        model = models.SmsPrice
+        fields = ["country", "price", "currency"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["price"].initial = initial_amount(
+                self.instance.price_per_part_micros, self.instance.currency
+            )
+
+    def clean_country(self) -> str:
+        return clean_country_code(str(self.cleaned_data["country"]), allow_any=True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        micros = micros_or_none(data.get("price"))
+        if micros is not None:
+            self.instance.price_per_part_micros = micros
+        return data
+
+
 @admin.register(models.SmsPrice)
 class SmsPriceAdmin(admin.ModelAdmin[models.SmsPrice]):
-    list_display = ["country", "price_per_part_minor", "currency"]
+    form = SmsPriceForm
+    fields = ["country", "price", "currency"]
+    list_display = ["country", "price_per_part", "currency"]
+
+    @admin.display(description=_("Preis je SMS-Teil"), ordering="price_per_part_micros")
+    def price_per_part(self, price: models.SmsPrice) -> str:
+        """The exact price (0,075 €), never rounded to cents."""
+        return format_price(price.price_per_part_micros, price.currency, to_locale(get_language() or "de"))
 
 
 @admin.register(models.DeliveryReport)

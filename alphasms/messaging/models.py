@@ -13,7 +13,8 @@ import uuid
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from alphasms.appointments.models import Appointment, Channel, Customer, ReminderRule
+from alphasms.appointments.models import Appointment, Channel, Customer, ReminderRule, validate_country
+from alphasms.messaging.money import amount_text
 
 
 class MessageStatus(models.TextChoices):
@@ -143,7 +144,8 @@ class DeliveryAttempt(models.Model):
     provider_code = models.CharField(_("Code des Anbieters"), max_length=64, blank=True)
     http_status = models.PositiveSmallIntegerField(_("HTTP-Status"), null=True, blank=True)
     segments = models.PositiveSmallIntegerField(_("SMS-Teile"), default=0)
-    cost_minor = models.PositiveIntegerField(_("Kosten (Cent)"), null=True, blank=True)
+    # Millionths of ``currency`` (messaging/money.py): 3 parts at 0.075 € = 225000.
+    cost_micros = models.PositiveBigIntegerField(_("Kosten (Millionstel der Währung)"), null=True, blank=True)
     currency = models.CharField(_("Währung"), max_length=3, blank=True)
     duration_ms = models.PositiveIntegerField(_("Dauer (ms)"), null=True, blank=True)
 
@@ -199,16 +201,28 @@ class DeliveryReport(models.Model):
         return f"{self.status} {self.received_at:%Y-%m-%dT%H:%MZ}"
 
 
-class SmsPrice(models.Model):
-    """The business's price of one SMS part to a destination country, in minor units of ``currency``.
+def validate_price_country(value: str) -> None:
+    """Raise ValidationError unless ``value`` is "*" (every other country) or an ISO 3166-1 alpha-2 code
+    that phonenumbers knows (``appointments.models.validate_country``)."""
+    if value != "*":
+        validate_country(value)
 
-    ``country`` is ISO 3166 alpha-2, or "*" for every country without its own row.
+
+class SmsPrice(models.Model):
+    """The business's price of one SMS part to a destination country, exactly, in millionths of
+    ``currency`` (``price_per_part_micros``: 0.075 € = 75000; messaging/money.py).
+
+    ``country`` is ISO 3166-1 alpha-2 (known to phonenumbers), or "*" for every country without its own row.
     """
 
     country = models.CharField(
-        _("Zielland"), max_length=2, unique=True, help_text=_("z. B. DE; * = alle übrigen")
+        _("Zielland"),
+        max_length=2,
+        unique=True,
+        help_text=_("z. B. DE; * = alle übrigen"),
+        validators=[validate_price_country],
     )
-    price_per_part_minor = models.PositiveIntegerField(_("Preis je SMS-Teil (Cent)"))
+    price_per_part_micros = models.PositiveBigIntegerField(_("Preis je SMS-Teil (Millionstel der Währung)"))
     currency = models.CharField(_("Währung"), max_length=3, default="EUR")
 
     class Meta:
@@ -216,7 +230,7 @@ class SmsPrice(models.Model):
         verbose_name_plural = _("SMS-Preise")
 
     def __str__(self) -> str:
-        return f"{self.country}: {self.price_per_part_minor} {self.currency}/100"
+        return f"{self.country}: {amount_text(self.price_per_part_micros, self.currency)} {self.currency}"
 
 
 class MonthlyUsage(models.Model):
@@ -229,7 +243,7 @@ class MonthlyUsage(models.Model):
     currency = models.CharField(max_length=3, blank=True)
     messages = models.PositiveIntegerField(default=0)
     parts = models.PositiveIntegerField(default=0)
-    cost_minor = models.PositiveIntegerField(default=0)
+    cost_micros = models.PositiveBigIntegerField(default=0)  # millionths of ``currency``, exact
 
     class Meta:
         constraints = [

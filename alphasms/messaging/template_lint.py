@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 
 from alphasms.messaging.encoding import Replacement, analyse, smart_replace
+from alphasms.messaging.money import format_price
 from alphasms.messaging.templates import ReminderContext, placeholder_values, render, validate_template
 
 __all__ = ["LintResult", "LintWarning", "Rendering", "lint_sms_template"]
@@ -122,7 +123,8 @@ class Rendering:
     ``encoding`` "GSM-7" or "UCS-2"; ``segments`` billed parts; ``units`` GSM-7 septets or UTF-16 code
     units over all parts; ``replacements`` made by smart encoding (positions index the rendered text
     before replacement; empty when off); ``non_gsm_chars`` the characters forcing UCS-2;
-    ``cost_minor`` segments × price per part in minor currency units, None without a price."""
+    ``cost_micros`` segments × price per part in millionths of the currency (exact, see
+    :mod:`.money`), None without a price."""
 
     language: str
     text: str
@@ -131,7 +133,7 @@ class Rendering:
     units: int
     replacements: tuple[Replacement, ...]
     non_gsm_chars: tuple[str, ...]
-    cost_minor: int | None
+    cost_micros: int | None
 
 
 @dataclass(frozen=True)
@@ -139,11 +141,13 @@ class LintResult:
     """``warnings`` in the order reveals_reason (by position), typographic, ucs2, ucs2_from_name,
     multipart. ``longest`` is the rendering with most segments, then units, among the sample names and
     the built-in long name (not the built-in UCS-2 name). ``renderings`` holds every distinct rendering,
-    per language: sample names, built-in long name, built-in UCS-2 name."""
+    per language: sample names, built-in long name, built-in UCS-2 name. ``currency`` is the price's
+    (ISO 4217) for the renderings' ``cost_micros``."""
 
     warnings: tuple[LintWarning, ...]
     longest: Rendering
     renderings: tuple[Rendering, ...]
+    currency: str = "EUR"
 
 
 def _locale(language: str) -> str:
@@ -154,14 +158,15 @@ def _show(chars: Iterable[str]) -> str:
     return ", ".join(f"{c} ({' '.join(f'U+{ord(x):04X}' for x in c)})" for c in dict.fromkeys(chars))
 
 
-def _cost(minor: int | None, instead_of: int | None = None) -> tuple[str, str]:
-    if minor is None:
+def _cost(micros: int | None, currency: str, instead_of: int | None = None) -> tuple[str, str]:
+    """The cost clause of a warning in German and English, exact ("; Kosten 0,225 € statt 0,075 €")."""
+    if micros is None:
         return "", ""
-    was = ("", "") if instead_of is None else (f" statt {instead_of}", f" instead of {instead_of}")
-    return (
-        f"; Kosten {minor}{was[0]} (kleinste Währungseinheit)",
-        f"; cost {minor}{was[1]} (minor currency units)",
-    )
+    de, en = format_price(micros, currency, "de"), format_price(micros, currency, "en")
+    if instead_of is not None:
+        de += f" statt {format_price(instead_of, currency, 'de')}"
+        en += f" instead of {format_price(instead_of, currency, 'en')}"
+    return f"; Kosten {de}", f"; cost {en}"
 
 
 def _warn(code: str, excerpt: str, **values: object) -> LintWarning:
@@ -251,7 +256,7 @@ def _ucs2_warning(template: str, baselines: Iterable[Rendering], smart: bool) ->
     return [_warn("ucs2", "".join(chars), chars=_show(chars), where=where)]
 
 
-def _name_warnings(named: Sequence[tuple[str, Rendering, Rendering]]) -> list[LintWarning]:
+def _name_warnings(named: Sequence[tuple[str, Rendering, Rendering]], currency: str) -> list[LintWarning]:
     """``named`` holds (full name, rendering with it, baseline rendering in the same language)."""
     worst: dict[str, tuple[Rendering, Rendering]] = {}
     for name, rendering, baseline in named:
@@ -262,7 +267,7 @@ def _name_warnings(named: Sequence[tuple[str, Rendering, Rendering]]) -> list[Li
     for name, (r, base) in worst.items():
         forms = name + unicodedata.normalize("NFC", name)
         chars = _show(c for c in r.non_gsm_chars if c in forms)
-        cost = _cost(r.cost_minor, base.cost_minor)
+        cost = _cost(r.cost_micros, currency, base.cost_micros)
         n, m = r.segments, base.segments
         warnings.append(
             _warn("ucs2_from_name", name, name=name, chars=chars, n=n, m=m, language=r.language, cost=cost)
@@ -270,12 +275,12 @@ def _name_warnings(named: Sequence[tuple[str, Rendering, Rendering]]) -> list[Li
     return warnings
 
 
-def _multipart_warning(longest: Rendering) -> list[LintWarning]:
+def _multipart_warning(longest: Rendering, currency: str) -> list[LintWarning]:
     if longest.segments <= 1:
         return []
     unit = ("Septets", "septets") if longest.encoding == "GSM-7" else ("UTF-16-Einheiten", "UTF-16 units")
     overflow = "".join(analyse(longest.text).parts[1:])
-    return [_warn("multipart", overflow, r=longest, unit=unit, cost=_cost(longest.cost_minor))]
+    return [_warn("multipart", overflow, r=longest, unit=unit, cost=_cost(longest.cost_micros, currency))]
 
 
 def lint_sms_template(
@@ -288,7 +293,8 @@ def lint_sms_template(
     practice_phone: str = "",
     languages: Sequence[str] = ("de", "en"),
     smart_encoding: bool = False,
-    price_per_part_minor: int | None = None,
+    price_per_part_micros: int | None = None,
+    price_currency: str = "EUR",
 ) -> LintResult:
     """Lint an SMS ``template`` and render it with long but realistic values.
 
@@ -303,8 +309,8 @@ def lint_sms_template(
       template; time 22:45 ("22:45 Uhr", "10:45 PM").
     - ``smart_encoding``: apply :func:`.encoding.smart_replace` (NFC on) to each rendering, as sending
       does when the rule has it switched on.
-    - ``price_per_part_minor``: price of one SMS part in minor currency units (cents); costs are
-      segments × price, None without a price.
+    - ``price_per_part_micros``: price of one SMS part in millionths of ``price_currency`` (0.075 € =
+      75000, :mod:`.money`); costs are segments × price, exact, None without a price.
 
     Raises TemplateError for an unknown placeholder or stray brace (from ``validate_template``), and
     ValueError if ``languages`` is empty. No side effects.
@@ -313,7 +319,7 @@ def lint_sms_template(
     if not languages:
         raise ValueError("languages must not be empty")
     values = (location or _LONG_LOCATION, practice_name or _LONG_PRACTICE, practice_phone or _LONG_PHONE)
-    job = _Job(template, *values, smart_encoding, price_per_part_minor)
+    job = _Job(template, *values, smart_encoding, price_per_part_micros)
     candidates: list[Rendering] = []
     everything: list[Rendering] = []
     baselines: list[Rendering] = []
@@ -331,10 +337,10 @@ def lint_sms_template(
         *_reason_warnings(template, appointment_type_names),
         *([] if smart_encoding else _typographic_warning(everything)),
         *_ucs2_warning(template, baselines, smart_encoding),
-        *_name_warnings(named),
-        *_multipart_warning(longest),
+        *_name_warnings(named, price_currency),
+        *_multipart_warning(longest, price_currency),
     ]
     unique: dict[tuple[str, str], Rendering] = {}
     for rendering in everything:
         unique.setdefault((rendering.language, rendering.text), rendering)
-    return LintResult(tuple(warnings), longest, tuple(unique.values()))
+    return LintResult(tuple(warnings), longest, tuple(unique.values()), price_currency)

@@ -109,7 +109,7 @@ _LOOPBACK_NAMES = {"localhost"}
 ALLOWED_FIELDS: dict[str, tuple[type[Model], tuple[str, ...]]] = {
     "locations": (
         Location,
-        ("id", "name", "time_zone", "country", "phone", "monthly_sms_budget_minor", "budget_currency"),
+        ("id", "name", "time_zone", "country", "phone", "monthly_sms_budget_micros", "budget_currency"),
     ),
     "reminder_rules": (
         ReminderRule,

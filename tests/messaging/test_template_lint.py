@@ -139,14 +139,17 @@ def test_polish_sample_name_goes_ucs2_with_its_parts_count() -> None:
 
 
 def test_builtin_turkish_name_is_shown_separately_and_costed() -> None:
-    result = lint_sms_template(NAME_TEMPLATE, languages=("de",), smart_encoding=True, price_per_part_minor=8)
+    result = lint_sms_template(
+        NAME_TEMPLATE, languages=("de",), smart_encoding=True, price_per_part_micros=75_000
+    )
     [warning] = codes(result, "ucs2_from_name")
     assert warning.excerpt == "Ayşegül Öztürk-Wiśniewska"
     turkish = next(r for r in result.renderings if "Ayşegül" in r.text)
     assert "Öztürk-Wiśniewska" in turkish.text  # smart encoding does not transliterate letters
     assert turkish.encoding == "UCS-2" and turkish.non_gsm_chars == ("ş", "ś")
-    assert (turkish.segments, turkish.cost_minor) == (2, 16)
-    assert "Kosten 16 statt 8" in warning.message_de
+    assert (turkish.segments, turkish.cost_micros) == (2, 150_000)  # 2 × 0.075 €, exact
+    assert "Kosten 0,15\xa0€ statt 0,075\xa0€" in warning.message_de
+    assert "cost €0.15 instead of €0.075" in warning.message_en
     # Not a candidate for the longest rendering: the practice's GSM-7 pricing stays visible.
     assert result.longest.encoding == "GSM-7" and "Maximiliane-Charlotte" in result.longest.text
 
@@ -169,7 +172,8 @@ def test_longest_rendering_segments_units_and_cost_are_exact() -> None:
         location="Praxis Mitte",
         practice_name="Praxis Dr. Schmidt",
         languages=("de",),
-        price_per_part_minor=9,
+        price_per_part_micros=79_700,
+        price_currency="USD",
     )
     date_text = "Do., 10. Sept. 2026"
     assert len(date_text) == longest_german_date_2026() == 19
@@ -183,9 +187,9 @@ def test_longest_rendering_segments_units_and_cost_are_exact() -> None:
     assert longest.text == text
     assert (longest.encoding, longest.units, longest.segments) == ("GSM-7", units, segments)
     assert segments == 2
-    assert longest.cost_minor == segments * 9
+    assert longest.cost_micros == segments * 79_700
     [multipart] = codes(result, "multipart")
-    assert f"{units} Septets" in multipart.message_de and f"Kosten {segments * 9}" in multipart.message_de
+    assert f"{units} Septets" in multipart.message_de and "Kosten 0,1594\xa0$" in multipart.message_de
     assert text.endswith(multipart.excerpt) and multipart.excerpt
 
 
@@ -194,7 +198,7 @@ def test_longest_prefers_more_segments_then_units_across_languages() -> None:
     assert result.longest.language == "de"  # the German confirm hint is longer
     assert result.longest.units == max(r.units for r in result.renderings if r.encoding == "GSM-7")
     assert codes(result, "multipart") == []
-    assert result.longest.cost_minor is None
+    assert result.longest.cost_micros is None
 
 
 def test_weekday_and_date_come_from_the_same_longest_day() -> None:

@@ -38,7 +38,7 @@ from alphasms.privacy.models import ConsentSource
 from alphasms.privacy.services import record_opt_in
 
 location = Location.objects.create(name="Praxis Sonnenhof")
-SmsPrice.objects.create(country="*", price_per_part_minor=9)
+SmsPrice.objects.create(country="*", price_per_part_micros=90_000)
 always = dict(window_start=dt.time(0), window_end=dt.time(23, 59, 59))
 ReminderRule.objects.create(name="SMS", channel="sms", offset_s=3 * 86400,
     body_template="Hallo {given_name} {family_name}, Termin {date} {time}.", **always)
@@ -93,7 +93,7 @@ for message in OutboundMessage.objects.filter(status="delivered"):
 """
 
 COUNTS = {
-    "messaging_monthlyusage": "location_id, month, channel, currency, messages, parts, cost_minor",
+    "messaging_monthlyusage": "location_id, month, channel, currency, messages, parts, cost_micros",
     "privacy_monthlystatistic": "location_id, month, channel, sent, delivered, failed, cancelled",
 }
 

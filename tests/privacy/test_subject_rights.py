@@ -53,7 +53,7 @@ def pattern(who):
 
 def counts():
     usage = sorted(
-        MonthlyUsage.objects.values_list("location_id", "month", "channel", "messages", "parts", "cost_minor")
+        MonthlyUsage.objects.values_list("location_id", "month", "channel", "messages", "parts", "cost_micros")
     )
     stats = sorted(
         MonthlyStatistic.objects.values_list(

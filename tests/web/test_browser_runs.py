@@ -41,7 +41,7 @@ def practice(alphasms_settings):
     """A location, a price of 9 cents per DE part, an SMS rule (24 h before, window 08–20) and two
     customers with appointments the day after tomorrow at 10:00 Berlin: two SMS go out tomorrow."""
     location = Location.objects.create(name="Praxis Sonnenhof", phone="+49 30 1234567")
-    SmsPrice.objects.create(country="DE", price_per_part_minor=9, currency="EUR")
+    SmsPrice.objects.create(country="DE", price_per_part_micros=90_000, currency="EUR")
     rule = make_rule(Channel.SMS, name="SMS am Vortag")
     day = timezone.now().astimezone(BERLIN).date() + dt.timedelta(days=2)
     for index, (given, family) in enumerate((("Jörg", "Bäcker"), ("Emily", "Clarke"))):

@@ -96,25 +96,37 @@ def test_the_inbox_has_the_replies_nobody_handled(location):
 
 
 def test_the_spend_is_this_month_s_against_the_budget(location):
-    location.monthly_sms_budget_minor = 5000
+    location.monthly_sms_budget_micros = 50_000_000
     location.save()
     MonthlyUsage.objects.create(
-        location_id=location.pk, month=dt.date(2026, 12, 1), channel="sms", currency="EUR", cost_minor=1234
+        location_id=location.pk,
+        month=dt.date(2026, 12, 1),
+        channel="sms",
+        currency="EUR",
+        cost_micros=12_337_500,  # 164.5 parts' worth at 0.075 €: 12.3375 €
     )
     MonthlyUsage.objects.create(
-        location_id=location.pk, month=dt.date(2026, 11, 1), channel="sms", currency="EUR", cost_minor=999
+        location_id=location.pk,
+        month=dt.date(2026, 11, 1),
+        channel="sms",
+        currency="EUR",
+        cost_micros=9_990_000,
     )
     (spend,) = dashboard.build(NOW).spend
-    assert (spend.spent_minor, spend.budget_minor, spend.percent) == (1234, 5000, 25)
+    assert (spend.spent_micros, spend.budget_micros, spend.percent) == (12_337_500, 50_000_000, 25)
 
 
 def test_the_page_shows_it_all_in_german_and_english(location, time_machine):
     time_machine.move_to(NOW, tick=False)
-    location.monthly_sms_budget_minor = 5000
+    location.monthly_sms_budget_micros = 50_000_000
     location.save()
     MonthlyUsage.objects.create(
-        location_id=location.pk, month=dt.date(2026, 12, 1), channel="sms", currency="EUR", cost_minor=1234
-    )
+        location_id=location.pk,
+        month=dt.date(2026, 12, 1),
+        channel="sms",
+        currency="EUR",
+        cost_micros=12_337_500,
+    )  # 12.3375 €: shown rounded to cents
     joerg = make_customer()
     appointment = make_appointment(location, joerg, NOW + dt.timedelta(hours=12))
     _message(appointment, make_rule(Channel.SMS), MessageStatus.FAILED, user_message="Nummer ungültig")

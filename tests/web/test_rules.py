@@ -37,7 +37,7 @@ def _form(**values: str) -> dict[str, str]:
 
 @pytest.fixture
 def priced(location):
-    SmsPrice.objects.create(country="DE", price_per_part_minor=9, currency="EUR")
+    SmsPrice.objects.create(country="DE", price_per_part_micros=75_000, currency="EUR")  # 0.075 €
     return location
 
 
@@ -58,13 +58,13 @@ def test_the_preview_shows_encoding_parts_characters_left_and_cost(priced):
     (sample,) = gsm.samples
     assert sample.text.startswith("Grüße Jörg! ")
     assert (sample.encoding, sample.segments, sample.units, sample.left) == ("GSM-7", 1, 112, 48)
-    assert (sample.cost_minor, gsm.currency) == (9, "EUR")
+    assert (sample.cost_micros, gsm.currency) == (75_000, "EUR")
 
     emoji = service.preview(
         ReminderRule(channel=Channel.SMS, body_template="Grüße {given_name}! " + "a" * 100 + " 🙂")
     )
     (sample,) = emoji.samples
-    assert (sample.encoding, sample.segments, sample.cost_minor) == ("UCS-2", 2, 18)
+    assert (sample.encoding, sample.segments, sample.cost_micros) == ("UCS-2", 2, 150_000)
     assert sample.units == 115 and sample.left == 2 * 67 - 115
     assert "🙂" in sample.non_gsm
     assert any("UCS-2" in warning for warning in emoji.warnings)
@@ -98,7 +98,7 @@ def test_the_preview_endpoint_renders_the_numbers_for_the_typed_text(priced, web
     owner = web_client(Role.OWNER, headers={"accept-language": "de"})
     html = owner.post("/rules/preview/", _form(body_template="Termin am {date} 🙂")).content.decode()
     assert 'data-fact="encoding">UCS-2<' in html and 'data-fact="parts">1<' in html
-    assert 'data-fact="cost">0,09\xa0€<' in html
+    assert 'data-fact="cost">0,075\xa0€<' in html  # the exact price of one part, not 0,08 €
 
 
 def test_saving_a_new_rule_and_editing_it(location, web_client):

@@ -16,8 +16,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def test_an_owner_sets_a_budget_and_adds_a_staff_user(browser_page, screenshot):
     location = Location.objects.create(name="Praxis Sonnenhof", phone="+49 30 1234567")
-    SmsPrice.objects.create(country="DE", price_per_part_minor=8)
-    SmsPrice.objects.create(country="*", price_per_part_minor=12)
+    SmsPrice.objects.create(country="DE", price_per_part_micros=75_000)
+    SmsPrice.objects.create(country="*", price_per_part_micros=120_000)
     owner = make_web_user(Role.OWNER, username="chefin")
     page, url = browser_page
     page.goto(url + "/login/")
@@ -39,7 +39,7 @@ def test_an_owner_sets_a_budget_and_adds_a_staff_user(browser_page, screenshot):
     page.wait_for_url(url + "/settings/")
     assert "0,00\xa0€ von 25,00\xa0€" in page.locator("table.locations").inner_text()
     location.refresh_from_db()
-    assert location.monthly_sms_budget_minor == 2500
+    assert location.monthly_sms_budget_micros == 25_000_000
 
     page.get_by_label("Benutzername", exact=True).fill("empfang")
     page.get_by_label("Erstes Passwort").fill("Lange-Passphrase-42")

@@ -44,7 +44,7 @@ def test_only_owners_see_or_change_settings(web_client, location):
 
 
 def test_the_page_shows_each_locations_spend_against_its_budget(owner, location):
-    location.monthly_sms_budget_minor = 2000
+    location.monthly_sms_budget_micros = 20_000_000
     location.save()
     now = timezone.now()
     MonthlyUsage.objects.create(
@@ -54,7 +54,7 @@ def test_the_page_shows_each_locations_spend_against_its_budget(owner, location)
         currency="EUR",
         messages=10,
         parts=10,
-        cost_minor=1500,
+        cost_micros=15_000_000,
     )
     response = owner[1].get("/settings/")
     html = response.content.decode()
@@ -72,10 +72,10 @@ def test_a_location_is_added_with_a_valid_time_zone_and_a_budget_in_euros(owner)
     )  # fmt: skip
     assert response.status_code == 302
     location = Location.objects.get(name="Praxis Wien")
-    assert (location.time_zone, location.country, location.monthly_sms_budget_minor) == (
+    assert (location.time_zone, location.country, location.monthly_sms_budget_micros) == (
         "Europe/Vienna",
         "AT",
-        1250,
+        12_500_000,
     )
 
 
@@ -97,7 +97,7 @@ def test_a_time_zone_that_is_not_iana_is_refused_with_the_fix(owner, location):
 
 
 def test_an_empty_budget_means_no_limit(owner, location):
-    location.monthly_sms_budget_minor = 500
+    location.monthly_sms_budget_micros = 5_000_000
     location.save()
     owner[1].post(
         f"/settings/locations/{location.pk}/",
@@ -110,7 +110,7 @@ def test_an_empty_budget_means_no_limit(owner, location):
         },
     )
     location.refresh_from_db()
-    assert location.monthly_sms_budget_minor is None
+    assert location.monthly_sms_budget_micros is None
 
 
 def test_prices_are_set_replaced_and_removed(owner):
@@ -118,7 +118,10 @@ def test_prices_are_set_replaced_and_removed(owner):
     client.post("/settings/prices/", {"country": "de", "price": "0.075", "currency": "EUR"})
     client.post("/settings/prices/", {"country": "*", "price": "0.12", "currency": "EUR"})
     client.post("/settings/prices/", {"country": "DE", "price": "0.08", "currency": "EUR"})
-    assert dict(SmsPrice.objects.values_list("country", "price_per_part_minor")) == {"DE": 8, "*": 12}
+    assert dict(SmsPrice.objects.values_list("country", "price_per_part_micros")) == {
+        "DE": 80_000,
+        "*": 120_000,
+    }
     assert (
         client.post("/settings/prices/", {"country": "DEU", "price": "1", "currency": "EUR"}).status_code
         == 400
@@ -187,3 +190,60 @@ def test_the_sending_windows_of_active_rules_are_listed(owner, location):
     make_rule(name="SMS am Vortag", window_start=dt.time(9, 0), window_end=dt.time(18, 30))
     html = owner[1].get("/settings/").content.decode()
     assert "SMS am Vortag" in html and "09:00–18:30" in html
+
+
+def test_a_fractional_cent_price_is_kept_and_shown_exactly(owner):
+    client = owner[1]
+    response = client.post("/settings/prices/", {"country": "DE", "price": "0.075", "currency": "EUR"})
+    assert response.status_code == 302
+    assert SmsPrice.objects.get(country="DE").price_per_part_micros == 75_000  # not rounded to 8 cents
+    html = client.get("/settings/").content.decode()
+    assert "<td>0,075\xa0€</td>" in html
+    client.post("/settings/prices/", {"country": "US", "price": "0.0797", "currency": "USD"})
+    assert SmsPrice.objects.get(country="US").price_per_part_micros == 79_700
+    too_fine = client.post("/settings/prices/", {"country": "AT", "price": "0.0750001", "currency": "EUR"})
+    assert too_fine.status_code == 400
+    assert "6 Dezimalstellen" in too_fine.content.decode()
+    assert not SmsPrice.objects.filter(country="AT").exists()
+
+
+def test_an_unknown_country_code_is_refused_with_the_fix(owner, location):
+    client = owner[1]
+    response = client.post("/settings/prices/", {"country": "XX", "price": "0.075", "currency": "EUR"})
+    assert response.status_code == 400
+    errors = response.context["price_form"].errors["country"]
+    assert errors == [
+        "„XX“ ist kein Ländercode: zwei Buchstaben nach ISO 3166-1, z. B. DE, AT oder CH, oder * für "
+        "alle übrigen Länder."
+    ]
+    assert not SmsPrice.objects.exists()
+    assert (
+        client.post("/settings/prices/", {"country": "*", "price": "0.09", "currency": "EUR"}).status_code
+        == 302
+    )
+    response = client.post(
+        f"/settings/locations/{location.pk}/",
+        {
+            "name": location.name,
+            "time_zone": "Europe/Berlin",
+            "country": "XX",
+            "budget": "",
+            "budget_currency": "EUR",
+        },
+    )
+    assert response.status_code == 400
+    assert "„XX“ ist kein Ländercode" in response.content.decode()
+    location.refresh_from_db()
+    assert location.country == "DE"
+
+
+def test_a_budget_with_fractions_of_a_cent_is_kept_exactly(owner, location):
+    owner[1].post(
+        f"/settings/locations/{location.pk}/",
+        {"name": location.name, "time_zone": "Europe/Berlin", "country": "DE", "budget": "24.775",
+         "budget_currency": "EUR"},
+    )  # fmt: skip
+    location.refresh_from_db()
+    assert location.monthly_sms_budget_micros == 24_775_000
+    page = owner[1].get(f"/settings/locations/{location.pk}/").content.decode()
+    assert 'value="24.775"' in page

@@ -20,7 +20,7 @@ NOW = dt.datetime(2026, 12, 1, 22, 30, tzinfo=UTC)  # 23:30 in Berlin: tomorrow 
 
 @pytest.fixture
 def run_setup(location, alphasms_settings):
-    SmsPrice.objects.create(country="DE", price_per_part_minor=9, currency="EUR")
+    SmsPrice.objects.create(country="DE", price_per_part_micros=75_000, currency="EUR")  # 0.075 €
     sms = make_rule(Channel.SMS, offset_s=24 * 3600)
     email = make_rule(Channel.EMAIL, offset_s=24 * 3600)
     joerg = make_customer()
@@ -44,12 +44,12 @@ def test_the_run_lists_tomorrows_messages_with_totals_and_changes_nothing(run_se
     ]
     assert all(r.message_id is None for r in run.rows)  # not planned by the worker yet
     assert run.rows[0].local_due == dt.datetime(2026, 12, 2, 10, 0, tzinfo=run.rows[0].local_due.tzinfo)
-    assert (run.messages, run.sms, run.emails, run.parts, run.cost_minor, run.held) == (
+    assert (run.messages, run.sms, run.emails, run.parts, run.cost_micros, run.held) == (
         4,
         2,
         2,
         2,
-        {"EUR": 18},
+        {"EUR": 150_000},
         0,
     )
     assert OutboundMessage.objects.count() == 0  # planning was rolled back
@@ -60,7 +60,7 @@ def test_holding_plans_the_message_and_holds_it_and_release_lets_it_go(run_setup
     sms, _ = run_setup
     staff = web_client(Role.STAFF, headers={"accept-language": "de"})
     page = staff.get("/tomorrow/").content.decode()
-    assert 'data-total="messages">4<' in page and 'data-total="cost">0,18\xa0€<' in page
+    assert 'data-total="messages">4<' in page and 'data-total="cost">0,15\xa0€<' in page
     row = service.build(NOW).rows[0]
 
     response = staff.post("/tomorrow/hold/", {"key": row.key}, headers={"HX-Request": "true"})
@@ -127,7 +127,7 @@ def test_the_run_agrees_with_alphasms_preview_for_tomorrow(run_setup, location, 
     newcomer = make_customer("1003", "Ana", "Ruiz", mobile="+34612345678", email="ana@example.org")
     make_appointment(location, newcomer, dt.datetime(2026, 12, 3, 12, 0, tzinfo=UTC))
     service.hold(moved.pk, sms.pk, "sms", actor_id=None, now=NOW)
-    SmsPrice.objects.create(country="*", price_per_part_minor=12, currency="EUR")
+    SmsPrice.objects.create(country="*", price_per_part_micros=120_000, currency="EUR")
 
     rows = _all_rows(NOW)
     berlin = location.tz
@@ -140,8 +140,8 @@ def test_the_run_agrees_with_alphasms_preview_for_tomorrow(run_setup, location, 
         for r in rows
     ] == [(i["due_at"], i["channel"], i["recipient"], i["text"], i["status"]) for i in preview]
     sms_rows = [r for r in rows if r.channel == "sms"]
-    assert [r.cost_minor for r in sms_rows] == [
-        (i["cost"] or {}).get("minor") for i in preview if i["channel"] == "sms"
+    assert [r.cost_micros for r in sms_rows] == [
+        (i["cost"] or {}).get("micros") for i in preview if i["channel"] == "sms"
     ]
     assert {r.customer for r in rows} == {"Jörg Bäcker", "Ana Ruiz"}
     assert sum(r.status == MessageStatus.HELD for r in rows) == 1
@@ -152,7 +152,7 @@ def test_the_rows_come_in_pages_with_totals_over_all(run_setup, web_client, time
     monkeypatch.setattr(service, "PAGE_SIZE", 3)
     first, second = service.build(NOW), service.build(NOW, 2)
     assert (first.pages, len(first.rows), len(second.rows), second.first_row) == (2, 3, 1, 4)
-    assert (first.messages, second.messages, second.cost_minor) == (4, 4, {"EUR": 18})
+    assert (first.messages, second.messages, second.cost_micros) == (4, 4, {"EUR": 150_000})
     assert service.build(NOW, 99).page == 2  # beyond the last: the last
     staff = web_client(Role.STAFF, headers={"accept-language": "en"})
     html = staff.get("/tomorrow/?page=2").content.decode()
@@ -162,3 +162,16 @@ def test_the_rows_come_in_pages_with_totals_over_all(run_setup, web_client, time
     assert '<input type="hidden" name="page" value="2">' in html
     response = staff.post("/tomorrow/hold/", {"key": second.rows[0].key, "page": "2"})
     assert response.status_code == 302 and response["Location"] == "/tomorrow/?page=2"
+
+
+def test_a_three_part_sms_at_0_075_costs_exactly_0_225(location, alphasms_settings, web_client, time_machine):
+    time_machine.move_to(NOW, tick=False)
+    SmsPrice.objects.create(country="DE", price_per_part_micros=75_000, currency="EUR")
+    make_rule(Channel.SMS, offset_s=24 * 3600, body_template="Hallo {given_name}, " + "x" * 440)
+    make_appointment(location, make_customer(), dt.datetime(2026, 12, 3, 9, 0, tzinfo=UTC))
+    run = service.build(NOW)
+    (row,) = run.rows
+    assert (row.segments, row.cost_micros, run.cost_micros) == (3, 225_000, {"EUR": 225_000})
+    page = web_client(Role.STAFF, headers={"accept-language": "de"}).get("/tomorrow/").content.decode()
+    assert "<td>0,225\xa0€</td>" in page  # the message's cost, exact (not 3 × 0,08 € = 0,24 €)
+    assert 'title="0,225\xa0€" data-total="cost">0,23\xa0€<' in page  # the total, rounded to cents

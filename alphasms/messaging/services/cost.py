@@ -1,8 +1,10 @@
 """What SMS cost: per message, for a run of messages, and per location and month against its budget.
 
-Prices are the business's own (``SmsPrice``: minor units per part and destination country). A sent
-attempt stores its cost, so a later price change never rewrites the month's spend. The month is the
-calendar month in the location's time zone.
+Prices are the business's own (``SmsPrice``: per part and destination country). Every amount is an
+integer in micros, millionths of the currency (``messaging/money.py``: 0.075 € = 75000), so fractional-cent
+prices, sums and the budget check are exact; rounding happens only on display. A sent attempt stores its
+cost, so a later price change never rewrites the month's spend. The month is the calendar month in the
+location's time zone.
 """
 
 from __future__ import annotations
@@ -57,27 +59,28 @@ def price_for(e164: str) -> SmsPrice | None:
 
 @dataclass(frozen=True)
 class Cost:
-    """An amount in minor units of ``currency`` (e.g. 1500 EUR = 15.00 €)."""
+    """An exact amount in millionths of ``currency`` (225000 EUR = 0.225 €; ``messaging/money.py``)."""
 
-    minor: int
+    micros: int
     currency: str
 
 
 def sms_cost(e164: str, segments: int) -> Cost | None:
-    """``segments`` parts to ``e164`` at the business's price; None when no price is set."""
+    """``segments`` parts to ``e164`` at the business's price, exact (3 × 0.075 € = 0.225 €); None when
+    no price is set."""
     price = price_for(e164)
-    return None if price is None else Cost(segments * price.price_per_part_minor, price.currency)
+    return None if price is None else Cost(segments * price.price_per_part_micros, price.currency)
 
 
 @dataclass(frozen=True)
 class RunTotals:
-    """Totals of a set of messages: counts per channel, SMS parts, and cost per currency (minor units)."""
+    """Totals of a set of messages: counts per channel, SMS parts, and exact cost per currency (micros)."""
 
     messages: int
     sms: int
     emails: int
     parts: int
-    cost_minor: dict[str, int]
+    cost_micros: dict[str, int]
     unpriced_sms: int
 
 
@@ -95,7 +98,7 @@ def run_totals(messages: Iterable[OutboundMessage]) -> RunTotals:
         if amount is None:
             unpriced += 1
         else:
-            cost[amount.currency] += amount.minor
+            cost[amount.currency] += amount.micros
     return RunTotals(count, sms, count - sms, parts, dict(cost), unpriced)
 
 
@@ -105,15 +108,15 @@ def month_start(location: Location, now: dt.datetime) -> dt.datetime:
     return dt.datetime(local.year, local.month, 1, tzinfo=location.tz).astimezone(dt.UTC)
 
 
-def month_spend_minor(location: Location, now: dt.datetime) -> int:
-    """SMS spend of this location's calendar month in minor units of its budget currency, from the
-    anonymous usage counts (so erasing a person does not refund the budget)."""
+def month_spend_micros(location: Location, now: dt.datetime) -> int:
+    """SMS spend of this location's calendar month in millionths of its budget currency (exact), from
+    the anonymous usage counts (so erasing a person does not refund the budget)."""
     spent = MonthlyUsage.objects.filter(
         location_id=location.pk,
         month=month_start(location, now).astimezone(location.tz).date(),
         channel=Channel.SMS,
         currency=location.budget_currency,
-    ).aggregate(total=Sum("cost_minor"))["total"]
+    ).aggregate(total=Sum("cost_micros"))["total"]
     return int(spent or 0)
 
 
@@ -128,15 +131,17 @@ def record_usage(message: OutboundMessage, segments: int, cost: Cost | None, now
     MonthlyUsage.objects.filter(pk=row.pk).update(
         messages=F("messages") + 1,
         parts=F("parts") + segments,
-        cost_minor=F("cost_minor") + (cost.minor if cost else 0),
+        cost_micros=F("cost_micros") + (cost.micros if cost else 0),
     )
 
 
 def over_budget(message: OutboundMessage, now: dt.datetime) -> bool:
-    """True when sending ``message`` would take its location past the monthly SMS budget."""
+    """True when sending ``message`` would take its location past the monthly SMS budget. Exact, in
+    micros: a message that brings the spend to exactly the budget still goes (24.775 € spent + 0.225 €
+    of a 25.00 € budget); a price in another currency than the budget's is not counted against it."""
     location = message.appointment.location
-    if message.channel != Channel.SMS or location.monthly_sms_budget_minor is None:
+    if message.channel != Channel.SMS or location.monthly_sms_budget_micros is None:
         return False
     cost = sms_cost(message.recipient, message.segments)
-    extra = cost.minor if cost and cost.currency == location.budget_currency else 0
-    return month_spend_minor(location, now) + extra > location.monthly_sms_budget_minor
+    extra = cost.micros if cost and cost.currency == location.budget_currency else 0
+    return month_spend_micros(location, now) + extra > location.monthly_sms_budget_micros

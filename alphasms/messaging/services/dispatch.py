@@ -239,7 +239,7 @@ class Dispatcher:
             attempt.gateway_message_id = result.gateway_message_id
             segments = attempt.segments = result.segments
             cost = sms_cost(message.recipient, segments) if message.channel == Channel.SMS else None
-            attempt.cost_minor, attempt.currency = (cost.minor, cost.currency) if cost else (None, "")
+            attempt.cost_micros, attempt.currency = (cost.micros, cost.currency) if cost else (None, "")
             record_usage(message, segments, cost, attempt.finished_at)
             AttemptPart.objects.bulk_create(
                 AttemptPart(attempt=attempt, sequence=n, gateway_message_id=part_id)
@@ -400,8 +400,8 @@ class Dispatcher:
                 cost = (
                     sms_cost(message.recipient, message.segments) if message.channel == Channel.SMS else None
                 )
-                attempt.cost_minor, attempt.currency = (cost.minor, cost.currency) if cost else (None, "")
-                attempt.save(update_fields=["cost_minor", "currency"])
+                attempt.cost_micros, attempt.currency = (cost.micros, cost.currency) if cost else (None, "")
+                attempt.save(update_fields=["cost_micros", "currency"])
                 record_usage(message, message.segments, cost, now)
                 self._resolve_unknown(message, now, str(exc), **fields)
             elif key == "failed":

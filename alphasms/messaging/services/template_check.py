@@ -28,5 +28,6 @@ def check_rule(rule: ReminderRule) -> LintResult | None:
         practice_name=location.name if location else "",
         practice_phone=location.phone if location else "",
         smart_encoding=rule.smart_encoding,
-        price_per_part_minor=price.price_per_part_minor if price else None,
+        price_per_part_micros=price.price_per_part_micros if price else None,
+        price_currency=price.currency if price else "EUR",
     )

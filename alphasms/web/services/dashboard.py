@@ -25,7 +25,7 @@ from django.db.models import Q
 
 from alphasms.appointments.models import Appointment, AppointmentStatus, Channel, Customer, Location
 from alphasms.messaging.models import InboundMessage, MessageStatus, OutboundMessage
-from alphasms.messaging.services.cost import month_spend_minor
+from alphasms.messaging.services.cost import month_spend_micros
 
 T = TypeVar("T")
 LIST_LIMIT = 50
@@ -77,19 +77,20 @@ class Day:
 
 @dataclass(frozen=True)
 class Spend:
-    """A location's SMS spend this month in minor units of ``currency``; ``budget_minor`` None = none."""
+    """A location's SMS spend this month in millionths of ``currency`` (exact, messaging/money.py);
+    ``budget_micros`` None = none."""
 
     location: Location
-    spent_minor: int
-    budget_minor: int | None
+    spent_micros: int
+    budget_micros: int | None
     currency: str
 
     @property
     def percent(self) -> int | None:
         """Spend as a whole percentage of the budget (None without a budget; may exceed 100)."""
-        if not self.budget_minor:
+        if not self.budget_micros:
             return None
-        return round(100 * self.spent_minor / self.budget_minor)
+        return round(100 * self.spent_micros / self.budget_micros)
 
 
 @dataclass(frozen=True)
@@ -196,7 +197,7 @@ def _inbox() -> Listing[InboundMessage]:
 def _spend(location: Location, now: dt.datetime) -> Spend:
     return Spend(
         location,
-        month_spend_minor(location, now),
-        location.monthly_sms_budget_minor,
+        month_spend_micros(location, now),
+        location.monthly_sms_budget_micros,
         location.budget_currency,
     )

@@ -96,9 +96,9 @@ def change_summary(change: RuleChangeResult) -> str:
 @dataclass(frozen=True)
 class Sample:
     """One language's sample rendering. SMS fields (``encoding``, ``segments``, ``units``, ``left``,
-    ``cost_minor``) are empty/0 for e-mail. ``left`` is what still fits into the last part, in GSM-7
-    septets or UCS-2 code units (what a phone counts as characters); ``error`` replaces everything
-    when a template of this language cannot be rendered."""
+    ``cost_micros``: exact, millionths of the preview's currency) are empty/0 for e-mail. ``left`` is
+    what still fits into the last part, in GSM-7 septets or UCS-2 code units (what a phone counts as
+    characters); ``error`` replaces everything when a template of this language cannot be rendered."""
 
     language: str
     subject: str = ""
@@ -107,7 +107,7 @@ class Sample:
     segments: int = 0
     units: int = 0
     left: int = 0
-    cost_minor: int | None = None
+    cost_micros: int | None = None
     non_gsm: str = ""
     replacements: int = 0
     error: str = ""
@@ -123,7 +123,7 @@ class Preview:
     currency: str = ""
     longest_segments: int | None = None
     longest_encoding: str = ""
-    longest_cost_minor: int | None = None
+    longest_cost_micros: int | None = None
     warnings: list[str] = field(default_factory=list)
 
 
@@ -193,7 +193,7 @@ def _sample(rule: ReminderRule, language: str, location: Location | None, price:
         segments=info.segments,
         units=info.units,
         left=max(0, capacity - info.units),
-        cost_minor=None if price is None else info.segments * price.price_per_part_minor,
+        cost_micros=None if price is None else info.segments * price.price_per_part_micros,
         non_gsm=" ".join(info.non_gsm_chars),
         replacements=replacements,
     )
@@ -228,7 +228,7 @@ def preview(rule: ReminderRule) -> Preview:
         currency=result.currency,
         longest_segments=longest.segments if longest else None,
         longest_encoding=longest.encoding if longest else "",
-        longest_cost_minor=longest.cost_minor if longest else None,
+        longest_cost_micros=longest.cost_micros if longest else None,
         warnings=list(dict.fromkeys(warnings)),
     )
 

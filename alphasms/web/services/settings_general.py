@@ -24,7 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from alphasms.appointments.models import Location, ReminderRule
 from alphasms.messaging.models import SmsPrice
-from alphasms.messaging.services.cost import month_spend_minor
+from alphasms.messaging.services.cost import month_spend_micros
 from alphasms.web.roles import Role
 
 log = logging.getLogger("alphasms.web.settings")
@@ -40,17 +40,17 @@ class SelfDeactivation(ValueError):
 
 @dataclass(frozen=True)
 class LocationRow:
-    """A location with this month's SMS spend (minor units of its budget currency) and the share of
-    its budget (None without a budget)."""
+    """A location with this month's SMS spend (millionths of its budget currency, exact) and the share
+    of its budget (None without a budget)."""
 
     location: Location
-    spent_minor: int
+    spent_micros: int
 
     @property
     def percent(self) -> int | None:
         """Spend as a whole percentage of the monthly budget (may exceed 100)."""
-        budget = self.location.monthly_sms_budget_minor
-        return round(100 * self.spent_minor / budget) if budget else None
+        budget = self.location.monthly_sms_budget_micros
+        return round(100 * self.spent_micros / budget) if budget else None
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class UserRow:
 
 def locations(now: dt.datetime) -> list[LocationRow]:
     """Every location by name with its spend this month (one aggregate query per location)."""
-    return [LocationRow(loc, month_spend_minor(loc, now)) for loc in Location.objects.order_by("name", "pk")]
+    return [LocationRow(loc, month_spend_micros(loc, now)) for loc in Location.objects.order_by("name", "pk")]
 
 
 def sending_windows() -> list[ReminderRule]:

@@ -34,7 +34,8 @@ PAGE_SIZE = 50  # rows shown per page (by send time); the totals always cover ev
 @dataclass(frozen=True)
 class RunRow:
     """One message of the run. ``message_id`` is None for a reminder the worker has not planned yet;
-    ``local_due`` is its send time in the location's zone; ``cost_minor`` None = e-mail or no price."""
+    ``local_due`` is its send time in the location's zone; ``cost_micros`` the exact cost in millionths
+    of ``currency`` (3 parts at 0.075 € = 225000), None = e-mail or no price."""
 
     appointment_id: int
     rule_id: int
@@ -50,7 +51,7 @@ class RunRow:
     body: str
     segments: int
     encoding: str
-    cost_minor: int | None
+    cost_micros: int | None
     currency: str
     user_message: str
     held_by_staff: bool
@@ -73,7 +74,7 @@ class Run:
     sms: int
     emails: int
     parts: int
-    cost_minor: dict[str, int] = field(default_factory=dict)
+    cost_micros: dict[str, int] = field(default_factory=dict)  # exact, per currency
     unpriced_sms: int = 0
     held: int = 0
     row_total: int = 0
@@ -99,7 +100,7 @@ def _tomorrow(locations: list[Location], now: dt.datetime) -> tuple[dt.date, Q]:
 
 
 def _prices() -> dict[str, tuple[int, str]]:
-    return {p.country: (p.price_per_part_minor, p.currency) for p in SmsPrice.objects.all()}
+    return {p.country: (p.price_per_part_micros, p.currency) for p in SmsPrice.objects.all()}
 
 
 def build(now: dt.datetime, page: int = 1) -> Run:
@@ -166,7 +167,7 @@ def _row(
         body=message.body,
         segments=message.segments,
         encoding=message.encoding,
-        cost_minor=cost,
+        cost_micros=cost,
         currency=currency,
         user_message=message.user_message,
         held_by_staff=message.error_code == holds.HELD_BY_STAFF,
@@ -201,7 +202,7 @@ def _totals(
         sms=len(sms),
         emails=len(going) - len(sms),
         parts=sum(m[3] for m in sms),
-        cost_minor=dict(cost),
+        cost_micros=dict(cost),
         unpriced_sms=unpriced,
         held=len(summary) - len(going),
         row_total=len(summary),

@@ -1,19 +1,20 @@
 """Template tags of the staff web app: the navigation, status labels and money.
 
 ``{% load web %}`` then ``{% nav_items as items %}``, ``{{ status|status_label }}``,
-``{{ minor|money:currency }}``.
+``{{ micros|money:currency }}`` (a sum, rounded to cents) and ``{{ micros|price:currency }}`` (a price or
+one message's cost, full precision). Amounts are micros, millionths of the currency (messaging/money.py).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from babel.numbers import format_currency, get_currency_precision
 from django import template
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
+from alphasms.messaging.money import format_price, format_total
 from alphasms.web.roles import Area, can_view, role_of
 
 register = template.Library()
@@ -124,9 +125,18 @@ def status_tone(status: str) -> str:
 
 
 @register.filter
-def money(minor: int | None, currency: str) -> str:
-    """``minor`` units of ``currency`` formatted for the active language (1500, "EUR" → "15,00 €")."""
-    if minor is None:
+def money(micros: int | None, currency: str) -> str:
+    """A sum (a run's cost, a month's spend) of ``micros`` millionths of ``currency`` for the active
+    language, rounded half up to the currency's minor unit (225000, "EUR" → "0,23 €")."""
+    if micros is None:
         return ""
-    amount = minor / 10 ** get_currency_precision(currency)
-    return str(format_currency(amount, currency, locale=to_locale(get_language() or "de")))
+    return format_total(micros, currency, to_locale(get_language() or "de"))
+
+
+@register.filter
+def price(micros: int | None, currency: str) -> str:
+    """A price per part, a budget or one message's cost with full precision for the active language
+    (75000, "EUR" → "0,075 €"; 225000 → "0,225 €"; 80000 → "0,08 €")."""
+    if micros is None:
+        return ""
+    return format_price(micros, currency, to_locale(get_language() or "de"))

@@ -5,12 +5,9 @@ support) are linked through ``web/settings/_subnav.html``, which this page inclu
 
 from __future__ import annotations
 
-import decimal
 import zoneinfo
 from typing import Any
 
-import phonenumbers
-from babel.numbers import get_currency_precision
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
@@ -24,7 +21,9 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alphasms.appointments.models import Location
+from alphasms.messaging.forms import AmountField, clean_country_code, initial_amount, micros_or_none
 from alphasms.messaging.models import SmsPrice
+from alphasms.messaging.money import to_micros
 from alphasms.web.roles import Area, Role, area_view
 from alphasms.web.services import settings_general as service
 
@@ -42,25 +41,13 @@ _CURRENCY = forms.RegexField(
 )
 
 
-def _minor(amount: decimal.Decimal, currency: str) -> int:
-    return int((amount * 10 ** get_currency_precision(currency)).to_integral_value(decimal.ROUND_HALF_UP))
-
-
-def _major(minor: int | None, currency: str) -> decimal.Decimal | None:
-    if minor is None:
-        return None
-    return decimal.Decimal(minor) / decimal.Decimal(10) ** int(get_currency_precision(currency))
-
-
 class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
-    """A location; the budget in currency units (stored in minor units)."""
+    """A location; the budget in currency units (up to 6 decimals), stored exactly in micros
+    (millionths of the currency, messaging/money.py) — never rounded."""
 
-    budget = forms.DecimalField(
+    budget = AmountField(
         label=_("Monthly SMS budget"),
         required=False,
-        min_value=0,
-        decimal_places=2,
-        max_digits=9,
         help_text=_("Empty = no limit. Once spent, reminders go by e-mail where possible or wait for staff."),
     )
     budget_currency = _CURRENCY
@@ -83,8 +70,8 @@ class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["budget"].initial = _major(
-                self.instance.monthly_sms_budget_minor, self.instance.budget_currency
+            self.fields["budget"].initial = initial_amount(
+                self.instance.monthly_sms_budget_micros, self.instance.budget_currency
             )
 
     def clean_time_zone(self) -> str:
@@ -97,34 +84,33 @@ class LocationForm(forms.ModelForm):  # type: ignore[type-arg]
         return value
 
     def clean_country(self) -> str:
-        value = str(self.cleaned_data["country"]).strip().upper()
-        if value not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValidationError(_("Enter a two-letter country code (ISO 3166), e.g. DE or AT."))
-        return value
+        return clean_country_code(str(self.cleaned_data["country"]))
 
     def save(self, commit: bool = True) -> Location:
         location: Location = super().save(commit=False)
-        budget = self.cleaned_data.get("budget")
-        location.monthly_sms_budget_minor = (
-            None if budget is None else _minor(budget, location.budget_currency)
-        )
+        location.monthly_sms_budget_micros = micros_or_none(self.cleaned_data.get("budget"))
         if commit:
             location.save()
         return location
 
 
 class PriceForm(forms.Form):
-    """The price of one SMS part to a destination country ("*" = all others)."""
+    """The price of one SMS part to a destination country ("*" = all others): the country an ISO 3166-1
+    alpha-2 code phonenumbers knows, the price exact with up to 6 decimals (0.075), stored in micros."""
 
-    country = forms.RegexField(
-        regex=r"^([A-Za-z]{2}|\*)$",
+    country = forms.CharField(
         label=_("Destination country"),
         max_length=2,
         help_text=_("E.g. DE; * = all other countries."),
-        error_messages={"invalid": _("Two letters (ISO 3166) or * for all others.")},
     )
-    price = forms.DecimalField(label=_("Price per SMS part"), min_value=0, decimal_places=4, max_digits=9)
+    price = AmountField(
+        label=_("Price per SMS part"),
+        help_text=_("Exact, up to 6 decimals, e.g. 0.075. Totals are rounded to cents when shown."),
+    )
     currency = _CURRENCY
+
+    def clean_country(self) -> str:
+        return clean_country_code(str(self.cleaned_data["country"]), allow_any=True)
 
 
 class UserCreateForm(forms.Form):
@@ -191,13 +177,10 @@ def price_save_view(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return _page(request, price_form=form)
     data = form.cleaned_data
-    country = data["country"].upper()
+    country = data["country"]
     SmsPrice.objects.update_or_create(
         country=country,
-        defaults={
-            "price_per_part_minor": _minor(data["price"], data["currency"]),
-            "currency": data["currency"],
-        },
+        defaults={"price_per_part_micros": to_micros(data["price"]), "currency": data["currency"]},
     )
     messages.success(request, gettext("Price for %(country)s saved.") % {"country": country})
     return redirect("web:settings")

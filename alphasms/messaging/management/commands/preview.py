@@ -1,6 +1,8 @@
 """``alphasms preview --until ISO [--json]``: every message that would go out until that instant.
 
 Read-only: planning runs inside a transaction that is rolled back, so the preview changes nothing.
+An SMS's ``cost`` is {"micros" (millionths of the currency, exact), "amount" (decimal string, e.g.
+"0.225"), "currency"}, null for e-mail or without a price. The text's total is rounded to cents.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from django.core.management.base import CommandParser
 from django.db import transaction
 
 from alphasms.appointments.services.planning import plan, render_with_replacements
-from alphasms.cli_text import t
+from alphasms.cli_text import cli_language, t
 from alphasms.commands import AlphaCommand, parse_instant
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
+from alphasms.messaging.money import amount_text, format_total
 from alphasms.messaging.services.cost import sms_cost
 
 
@@ -44,7 +47,13 @@ def _cost(message: OutboundMessage) -> dict[str, object] | None:
     if message.channel != "sms":
         return None
     cost = sms_cost(message.recipient, message.segments)
-    return None if cost is None else {"minor": cost.minor, "currency": cost.currency}
+    if cost is None:
+        return None
+    return {
+        "micros": cost.micros,
+        "amount": amount_text(cost.micros, cost.currency),
+        "currency": cost.currency,
+    }
 
 
 def _replacements(message: OutboundMessage) -> list[dict[str, object]]:
@@ -118,8 +127,9 @@ class Command(AlphaCommand):
         for item in sms:
             if item["cost"]:
                 code = str(item["cost"]["currency"])
-                costs[code] = costs.get(code, 0) + int(str(item["cost"]["minor"]))
-        money = ", ".join(f"{minor / 100:.2f} {code}" for code, minor in costs.items()) or "–"
+                costs[code] = costs.get(code, 0) + int(str(item["cost"]["micros"]))
+        locale = cli_language()
+        money = ", ".join(format_total(micros, code, locale) for code, micros in costs.items()) or "–"
         self.stdout.write(
             t(
                 f"{len(items)} Nachricht(en), davon {len(sms)} SMS mit {part_count} Teilen; Kosten {money}.",

@@ -2,7 +2,8 @@
 
 JSON keys: ``encoding`` ("GSM-7"/"UCS-2"), ``segments``, ``units`` (septets or UTF-16 code units over all
 parts, without UDH), ``parts`` (their texts), ``replacements`` (with --smart), ``non_gsm_chars`` and
-``cost`` ({"minor", "currency"}) where a price for the country is set.
+``cost`` where a price for the country is set: {"micros" (millionths of the currency, exact),
+"amount" (the same as a decimal string, e.g. "0.225"), "currency", "price_per_part_micros"}.
 
 Exit code 2 for an empty (or blank) TEXT or an unknown country code.
 """
@@ -15,17 +16,30 @@ from typing import Any
 import phonenumbers
 from django.core.management.base import CommandParser
 
-from alphasms.cli_text import t
+from alphasms.cli_text import cli_language, t
 from alphasms.commands import AlphaCommand, UsageError, shown
 from alphasms.messaging.encoding import analyse, smart_replace
 from alphasms.messaging.models import SmsPrice
+from alphasms.messaging.money import amount_text, format_price
 
 
-def price_minor(country: str) -> tuple[int, str] | None:
-    """(price per part in minor units, currency) for ``country``, the "*" row, or None."""
+def price_micros(country: str) -> tuple[int, str] | None:
+    """(price per part in millionths of the currency, currency) for ``country``, the "*" row, or None."""
     prices = {p.country: p for p in SmsPrice.objects.filter(country__in=[country, "*"])}
     price = prices.get(country) or prices.get("*")
-    return None if price is None else (price.price_per_part_minor, price.currency)
+    return None if price is None else (price.price_per_part_micros, price.currency)
+
+
+def _cost(segments: int, price: tuple[int, str] | None) -> dict[str, object] | None:
+    if price is None:
+        return None
+    micros, currency = segments * price[0], price[1]
+    return {
+        "micros": micros,
+        "amount": amount_text(micros, currency),
+        "currency": currency,
+        "price_per_part_micros": price[0],
+    }
 
 
 class Command(AlphaCommand):
@@ -70,7 +84,7 @@ class Command(AlphaCommand):
             )
         text, replacements = smart_replace(options["text"]) if options["smart"] else (options["text"], ())
         info = analyse(text)
-        price = price_minor(country)
+        price = price_micros(country)
         result = {
             "encoding": info.encoding.value,
             "segments": info.segments,
@@ -86,7 +100,7 @@ class Command(AlphaCommand):
                 for r in replacements
             ],
             "non_gsm_chars": list(info.non_gsm_chars),
-            "cost": None if price is None else {"minor": info.segments * price[0], "currency": price[1]},
+            "cost": _cost(info.segments, price),
         }
         if options["json"]:
             self.stdout.write(json.dumps(result, ensure_ascii=False, indent=2))
@@ -106,10 +120,13 @@ class Command(AlphaCommand):
                     f"replaced: {r.original!r} → {r.replacement!r} ({r.reason})",
                 )
             )
-        if price is not None:
+        if price is not None:  # exact: 3 × 0,075 € = 0,225 €, never rounded to cents
+            locale = cli_language()
+            total = format_price(info.segments * price[0], price[1], locale)
+            each = format_price(price[0], price[1], locale)
             self.stdout.write(
                 t(
-                    f"Kosten: {info.segments * price[0]} Cent ({price[1]})",
-                    f"cost: {info.segments * price[0]} minor units ({price[1]})",
+                    f"Kosten: {total} ({info.segments} × {each} je Teil, {country})",
+                    f"cost: {total} ({info.segments} × {each} per part, {country})",
                 )
             )
