@@ -247,6 +247,72 @@ def parse_instant(value: str, name: str) -> dt.datetime:
     return parsed
 
 
+_TODAY_WORDS = {"heute": 0, "today": 0, "morgen": 1, "tomorrow": 1, "übermorgen": 2}
+_DATE_DE = re.compile(r"(\d{1,2})\.(\d{1,2})\.(\d{4})")
+
+
+def parse_until(value: str, name: str, zone_name: str, now: dt.datetime | None = None) -> dt.datetime:
+    """An end instant (aware) for options like ``--until``, as a receptionist writes it.
+
+    ``heute``/``today``, ``morgen``/``tomorrow``, ``übermorgen``, or a plain date (``2026-12-02`` or
+    ``02.12.2026``) mean the *end* of that calendar day in ``zone_name`` (IANA; the last microsecond
+    before the next local midnight, DST-aware); anything else is an ISO 8601 instant
+    (:func:`parse_instant`, naive = UTC). ``now`` (default: the current time) fixes "today". Raises
+    UsageError naming ``name`` and the accepted forms.
+    """
+    zone = zoneinfo.ZoneInfo(zone_name)
+    text = value.strip().lower()
+    day: dt.date | None = None
+    if text in _TODAY_WORDS:
+        today = (now or dt.datetime.now(dt.UTC)).astimezone(zone).date()
+        day = today + dt.timedelta(days=_TODAY_WORDS[text])
+    else:
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+                day = dt.date.fromisoformat(text)
+            elif match := _DATE_DE.fullmatch(text):
+                day = dt.date(int(match[3]), int(match[2]), int(match[1]))
+        except ValueError:
+            raise UsageError(
+                t(
+                    f"{name}: {shown(value)!r} ist kein gültiges Datum (z. B. 02.12.2026 oder 2026-12-02).",
+                    f"{name}: {shown(value)!r} is not a valid date (e.g. 2026-12-02 or 02.12.2026).",
+                )
+            ) from None
+    if day is None:
+        if re.fullmatch(r"[^\d]+", text):  # a word we do not know
+            raise UsageError(
+                t(
+                    f"{name}: {shown(value)!r} ist nicht verständlich – erlaubt: heute, morgen, ein Datum "
+                    "(02.12.2026) oder ein Zeitpunkt (2026-12-02T18:00Z).",
+                    f"{name}: {shown(value)!r} is not understood – today, tomorrow, a date (2026-12-02) or "
+                    "an instant (2026-12-02T18:00Z).",
+                )
+            )
+        return parse_instant(value, name)
+    if not dt.date(2, 1, 1) <= day <= dt.date(9998, 12, 30):
+        return parse_instant(value, name)  # its out-of-range sentence
+    next_midnight = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=zone)
+    return next_midnight.astimezone(dt.UTC) - dt.timedelta(microseconds=1)
+
+
+def local_time_text(instant: dt.datetime, zone_name: str, language: str = "de") -> str:
+    """``instant`` as wall time in ``zone_name`` with the zone's abbreviation, for people: German
+    "Mo. 30.11.2026 08:00 MEZ" (CLDR names through Babel), English "Mon 30 Nov 2026 08:00 CET" (the
+    IANA abbreviation)."""
+    local = instant.astimezone(zoneinfo.ZoneInfo(zone_name))
+    if language == "de":
+        from babel.dates import format_datetime
+
+        return str(format_datetime(local, "EEE dd.MM.yyyy HH:mm z", locale="de"))
+    days = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    return (
+        f"{days[local.weekday()]} {local.day:02d} {months[local.month - 1]} {local.year} "
+        f"{local:%H:%M} {local.tzname()}"
+    )
+
+
 def check_time_zone(value: str, name: str = "--tz") -> str:
     """``value`` if it names an IANA time zone, else UsageError naming ``name``."""
     try:

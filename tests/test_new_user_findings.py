@@ -134,3 +134,61 @@ def test_csv_import_preview_in_the_web_app_lists_every_problem_of_a_bad_row(
     assert [(r["line"], r["field"]) for r in rejected] == BAD_ROW_PROBLEMS
     html = page.content.decode()
     assert "31.02.2026" in html and "Dauer „abc“ ungültig" in html and "Mobilnummer „12345“" in html
+
+
+@DB
+def test_preview_until_tomorrow_shows_local_times_with_the_zone(location, alphasms_settings, capsys):
+    """08:00 in Berlin is shown as "08:00 MEZ", not "07:00:00Z"; --until morgen means to the end of
+    tomorrow in the practice's zone; --json keeps UTC."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests.conftest import make_appointment, make_customer, make_rule
+
+    make_rule(offset_s=24 * 3600)  # the day before, window 08:00–20:00
+    customer = make_customer()
+    # Appointments on Tuesday 09:00 and Wednesday 23:30 Berlin: reminders Monday 09:00 and Tuesday 20:00
+    # (23:30 the day before is outside the window, so the reminder moves to its end).
+    make_appointment(location, customer, dt.datetime(2026, 12, 1, 8, 0, tzinfo=dt.UTC))
+    make_appointment(location, customer, dt.datetime(2026, 12, 2, 22, 30, tzinfo=dt.UTC))
+    make_appointment(location, customer, dt.datetime(2026, 12, 3, 9, 0, tzinfo=dt.UTC))  # Thu 10:00
+    with time_machine.travel(dt.datetime(2026, 11, 30, 5, 23, tzinfo=dt.UTC), tick=False):  # Mon 06:23
+        assert main(["preview", "--until", "morgen"]) == 0
+        out = capsys.readouterr().out
+        assert main(["preview", "--until", "tomorrow", "--json"]) == 0
+        items = json.loads(capsys.readouterr().out)
+        assert main(["preview", "--until", "2026-12-01"]) == 0  # a plain date: to the end of that day
+        dated = capsys.readouterr().out
+        assert main(["preview", "--until", "02.12.2026"]) == 0
+        later = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if line.endswith("(1 SMS)")]
+    assert [line.split("  ")[0] for line in lines] == ["Mo. 30.11.2026 09:00 MEZ", "Di. 01.12.2026 20:00 MEZ"]
+    assert ":00Z" not in out and "2026-11-30T" not in out  # no UTC ISO instants for people
+    assert [(i["due_at"], i["time_zone"]) for i in items] == [
+        ("2026-11-30T08:00:00Z", "Europe/Berlin"),
+        ("2026-12-01T19:00:00Z", "Europe/Berlin"),
+    ]
+    assert dated == out
+    assert "Mi. 02.12.2026 10:00 MEZ" in later
+    assert (len(lines), later.count("(1 SMS)")) == (2, 3)
+
+
+@DB
+def test_preview_in_english_and_with_a_bad_word(location, alphasms_settings, capsys, monkeypatch):
+    import datetime as dt
+
+    import time_machine
+
+    from tests.conftest import make_appointment, make_customer, make_rule
+
+    monkeypatch.setenv("ALPHASMS_LANGUAGE", "en")
+    make_rule(offset_s=24 * 3600)
+    make_appointment(location, make_customer(), dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.UTC))
+    with time_machine.travel(dt.datetime(2026, 6, 30, 5, 0, tzinfo=dt.UTC), tick=False):
+        assert main(["preview", "--until", "today"]) == 0
+        out = capsys.readouterr().out
+        assert main(["preview", "--until", "next week"]) == 2
+        err = capsys.readouterr().err
+    assert out.startswith("Tue 30 Jun 2026 10:00 CEST  sms ")
+    assert "--until: 'next week' is not understood – today, tomorrow, a date (2026-12-02)" in err

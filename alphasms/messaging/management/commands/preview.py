@@ -1,6 +1,12 @@
-"""``alphasms preview --until ISO [--json]``: every message that would go out until that instant.
+"""``alphasms preview --until WHEN [--json]``: every message that would go out until then.
 
+``WHEN``: ``heute``/``today``, ``morgen``/``tomorrow``, ``übermorgen``, a date (``2026-12-02`` or
+``02.12.2026``: up to the end of that day) in the practice's time zone (the locations' one, else
+``TIME_ZONE``), or an ISO 8601 instant (``2026-12-02T00:00Z``; naive = UTC).
 Read-only: planning runs inside a transaction that is rolled back, so the preview changes nothing.
+The text output shows each due time as wall time of the message's location with the zone's
+abbreviation ("Mo. 30.11.2026 08:00 MEZ") and money in the locale's format ("0,40 €"); ``--json`` keeps
+instants in UTC ISO 8601 (``due_at``, ``appointment_start_utc``) and names the location's ``time_zone``.
 An SMS's ``cost`` is {"micros" (millionths of the currency, exact), "amount" (decimal string, e.g.
 "0.225"), "currency"}, null for e-mail or without a price. The text's total is rounded to cents.
 """
@@ -16,7 +22,7 @@ from django.db import transaction
 
 from alphasms.appointments.services.planning import plan, render_with_replacements
 from alphasms.cli_text import cli_language, t
-from alphasms.commands import AlphaCommand, parse_instant
+from alphasms.commands import AlphaCommand, local_time_text, parse_until
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
 from alphasms.messaging.money import amount_text, format_total
 from alphasms.messaging.services.cost import sms_cost
@@ -34,6 +40,7 @@ class PreviewItem(TypedDict):
     segments: int | None
     encoding: str | None
     appointment_start_utc: str
+    time_zone: str
     status: str
     cost: dict[str, object] | None
     replacements: list[dict[str, object]]
@@ -88,6 +95,7 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
                 "segments": m.segments if m.channel == "sms" else None,
                 "encoding": m.encoding if m.channel == "sms" else None,
                 "appointment_start_utc": _iso(m.appointment.start_at),
+                "time_zone": m.appointment.location.time_zone,
                 "status": m.status,
                 "cost": _cost(m),
                 "replacements": _replacements(m),
@@ -98,6 +106,17 @@ def preview_items(until: dt.datetime) -> list[PreviewItem]:
     return items
 
 
+def home_zone() -> str:
+    """The practice's IANA time zone for dates like "morgen": the one all locations share, else
+    ``TIME_ZONE``."""
+    from django.conf import settings
+
+    from alphasms.appointments.models import Location
+
+    zones = set(Location.objects.values_list("time_zone", flat=True).distinct()[:2])
+    return zones.pop() if len(zones) == 1 else str(settings.TIME_ZONE)
+
+
 class Command(AlphaCommand):
     help = "Zeigt jede Nachricht, die bis zum angegebenen Zeitpunkt versendet würde (ändert nichts)."
     help_en = "Shows every message that would go out until the given instant (changes nothing)."
@@ -105,22 +124,28 @@ class Command(AlphaCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--until",
-            metavar="ISO",
+            metavar=t("BIS", "WHEN"),
             required=True,
-            help=t("ISO-8601-Zeitpunkt, z. B. 2026-12-02T00:00Z", "ISO 8601 instant, e.g. 2026-12-02T00:00Z"),
+            help=t(
+                "heute, morgen, ein Datum (02.12.2026: bis Ende dieses Tages) oder ein ISO-8601-Zeitpunkt "
+                "(2026-12-02T00:00Z)",
+                "today, tomorrow, a date (2026-12-02: to the end of that day) or an ISO 8601 instant "
+                "(2026-12-02T00:00Z)",
+            ),
         )
         parser.add_argument("--json", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        items = preview_items(parse_instant(options["until"], "--until"))
+        items = preview_items(parse_until(options["until"], "--until", home_zone()))
         if options["json"]:
             self.stdout.write(json.dumps(items, ensure_ascii=False, indent=2))
             return
+        language = cli_language()
         for item in items:
             parts = f" ({item['segments']} SMS)" if item["segments"] else ""
-            self.stdout.write(
-                f"{item['due_at']}  {item['channel']:<5} {item['recipient']}{parts}\n    {item['text']}"
-            )
+            due = dt.datetime.fromisoformat(item["due_at"].replace("Z", "+00:00"))
+            when = local_time_text(due, item["time_zone"], language)
+            self.stdout.write(f"{when}  {item['channel']:<5} {item['recipient']}{parts}\n    {item['text']}")
         sms = [i for i in items if i["channel"] == "sms"]
         part_count = sum(i["segments"] or 0 for i in sms)
         costs: dict[str, int] = {}
