@@ -107,6 +107,12 @@ class OutboundMessage(models.Model):
                 condition=models.Q(status__in=["failed", "undelivered", "expired", "held", "unknown"]),
                 name="message_todo_idx",
             ),
+            # The rules page's pending count per rule: an index-only scan of the pending rows alone.
+            models.Index(
+                fields=["rule"],
+                condition=models.Q(status__in=["planned", "queued", "retry_wait", "held"]),
+                name="message_pending_rule_idx",
+            ),
         ]
 
     def __str__(self) -> str:
