@@ -300,4 +300,7 @@ NOT_PERSONAL: dict[str, str] = {
     "axes.accesslog": "staff sign-ins (employee user name, IP address)",
     "django_tasks_database.dbtaskresult": "background jobs; their arguments and results are ids and counts "
     "only",
+    "web.importrecord": "the history of applied imports: staff member, instant, the uploaded file's name, "
+    "counts and rejected rows as line number and field only; the reasons and entry titles stay in the "
+    "import's job folder and are deleted with it 6 hours after the upload",
 }

@@ -223,3 +223,123 @@ def test_a_subscription_is_added_refreshed_changed_and_removed(owner, location, 
     owner.post(f"/imports/subscriptions/{subscription.pk}/remove/")
     assert CalendarSubscription.objects.count() == 0
     assert Appointment.objects.filter(source_name=url).count() > 0  # the appointments stay
+
+
+# --- entries outside the window, unmatched entries, the history, the preselected location ---------------
+
+CALENDARS = PRACTICE.parent / "calendars"
+
+
+def _ics(*events: str) -> bytes:
+    body = "".join(f"BEGIN:VEVENT\r\n{e}END:VEVENT\r\n" for e in events)
+    return f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//t//EN\r\n{body}END:VCALENDAR\r\n".encode()
+
+
+def test_a_calendar_wholly_in_the_past_says_so_with_the_imported_period(owner, location):
+    data = (CALENDARS / "exchange-cdo-weekday-series.ics").read_bytes()  # one series of July 2015
+    job_url = _upload(owner, location, data, "exchange.ics")["Location"]
+    page = owner.get(job_url)
+    html = page.content.decode()
+    assert page.context["preview"]["events"] == {
+        "read": 1, "before": 1, "after": 0, "outside": 1, "none_inside": True
+    }  # fmt: skip
+    assert 'data-events-read="1" data-events-before="1" data-events-after="0"' in html
+    # the window: one day back (4 December 2026) up to the 60-day planning horizon (3 February 2027)
+    assert "1 Eintrag gelesen" in html and "er liegt vor dem 4. Dezember 2026." in html
+    assert "Importiert werden Termine vom 4. Dezember 2026 bis zum 3. Februar 2027" in html
+    owner.post(job_url + "apply/")
+    result = owner.get(job_url).content.decode()
+    assert "er liegt vor dem 4. Dezember 2026." in result and Appointment.objects.count() == 0
+
+
+def test_entries_partly_outside_the_window_are_counted(owner, location):
+    data = _ics(
+        "UID:past\r\nDTSTART:20150101T090000Z\r\nSUMMARY:a\r\n",
+        "UID:soon\r\nDTSTART:20261210T090000Z\r\nSUMMARY:b\r\n",
+        "UID:later\r\nDTSTART:20270601T090000Z\r\nSUMMARY:c\r\n",
+    )
+    html = owner.get(_upload(owner, location, data, "k.ics")["Location"]).content.decode()
+    assert 'data-events-read="3" data-events-before="1" data-events-after="1"' in html
+    assert "2 von 3 Einträgen liegen außerhalb des importierten Zeitraums" in html
+
+
+def test_entries_without_a_customer_show_their_local_date_and_time_sorted_with_how_matching_works(
+    owner, location
+):
+    data = _ics(
+        "UID:c\r\nDTSTART:20261209T150000Z\r\nSUMMARY:Zahnreinigung\r\n",
+        "UID:a\r\nDTSTART:20261208T080000Z\r\nSUMMARY:Frau Berg\r\n",
+        "UID:b\r\nDTSTART:20261208T123000Z\r\nSUMMARY:Herr Tal\r\n",
+    )
+    page = owner.get(_upload(owner, location, data, "k.ics")["Location"])
+    rows = [(u["summary"], u["local"]) for u in page.context["preview"]["unmatched"]]
+    assert rows == [
+        ("Frau Berg", dt.datetime(2026, 12, 8, 9, 0)),  # Berlin wall-clock time (UTC+1 in December)
+        ("Herr Tal", dt.datetime(2026, 12, 8, 13, 30)),
+        ("Zahnreinigung", dt.datetime(2026, 12, 9, 16, 0)),
+    ]
+    html = page.content.decode()
+    table = html[html.index('<table class="unmatched">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("Di 8. Dez 2026") == 1  # the date once per day
+    assert table.index("09:00") < table.index("13:30") < table.index("Mi 9. Dez 2026") < table.index("16:00")
+    assert "kein Kunde passt auf den Titel" in table
+    assert 'href="/customers/"' in html and "Kundennummer" in html and "Abschnitt „Calendars“" in html
+
+
+def test_applied_imports_are_listed_with_a_link_to_their_result_after_the_job_is_gone(
+    owner, web_client, location, job_dir
+):
+    from alphasms.web.models import ImportRecord
+
+    job_url = _upload(owner, location, CSV, "termine.csv")["Location"]
+    job_id = job_url.rstrip("/").split("/")[-1]
+    assert ImportRecord.objects.count() == 0  # a preview is no import
+    page = owner.get("/imports/").content.decode()
+    assert f'href="{job_url}"' in page  # the own upload not applied yet
+    owner.post(job_url + "apply/")
+
+    entry = ImportRecord.objects.get()
+    assert (entry.job_id, entry.file_name, entry.kind, entry.ok) == (job_id, "termine.csv", "csv", True)
+    assert entry.counts["created"] == 2 and entry.counts["customers_created"] == 2
+    assert entry.rejected_lines == [[3, "date"]]  # line and field only: no reason, no value
+    assert "31.02" not in str(entry.counts) + str(entry.rejected_lines)
+
+    colleague = web_client(Role.OWNER)  # the history is the practice's, not the uploader's
+    page = colleague.get("/imports/").content.decode()
+    record_url = f"/imports/history/{entry.pk}/"
+    assert f'href="{record_url}"' in page and "termine.csv" in page
+    detail = colleague.get(record_url).content.decode()
+    assert "31.02.2026" in detail  # the full result while the job folder lives
+    assert 'data-count="created">2<' in detail
+
+    imports.purge_stale(dt.datetime(2026, 12, 6, 0, 0, tzinfo=dt.UTC).timestamp())
+    assert imports.load(job_id) is None
+    detail = colleague.get(record_url).content.decode()
+    assert "31.02.2026" not in detail and 'data-count="created">2<' in detail
+    assert "<td>3</td><td>Datum</td>" in detail
+    assert web_client(Role.STAFF).get(record_url).status_code == 403
+
+
+def test_the_history_keeps_the_newest_imports_only(owner, location):
+    from alphasms.web.models import ImportRecord
+
+    for number in range(imports.HISTORY_SIZE + 2):
+        job = imports.stage(CSV, f"t{number}.csv", location, 99)  # a user deleted since: kept as "–"
+        job.state = imports.JobState.DONE
+        job.result = {"created": number}
+        imports.record(job)
+    names = list(ImportRecord.objects.values_list("file_name", flat=True))
+    assert len(names) == imports.HISTORY_SIZE and "t0.csv" not in names and "t21.csv" in names
+    assert not ImportRecord.objects.filter(user__isnull=False).exists()
+
+
+def test_the_only_location_is_preselected_in_both_forms(owner, location):
+    from alphasms.appointments.models import Location
+
+    html = owner.get("/imports/").content.decode()
+    assert "---------" not in html
+    assert html.count(f'<option value="{location.pk}" selected>') == 2
+    Location.objects.create(name="Filiale")
+    html = owner.get("/imports/").content.decode()
+    assert html.count("---------") == 2 and f'value="{location.pk}" selected' not in html

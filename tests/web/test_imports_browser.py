@@ -1,7 +1,7 @@
 """Browser flows of the imports page (Playwright, Debian's Chromium): import a real calendar export
 (preview with counts, apply, progress finishes, the appointments are there), and a CSV whose bad row is
-shown with its reason before anything is applied. Screenshots: imports-preview, imports-progress,
-imports-csv-rejected, imports-done."""
+shown with its reason before anything is applied; the applied import is listed in the history.
+Screenshots: imports-preview, imports-progress, imports-csv-rejected, imports-done, imports-history."""
 
 from __future__ import annotations
 
@@ -88,6 +88,16 @@ def test_an_owner_imports_a_calendar_export_after_seeing_what_will_change(signed
         Appointment.objects.filter(source_name="google-machbar-potsdam-2019.ics").count() == expected.created
     )
     screenshot(page, "imports-done")
+
+    # the applied import stays reachable from the imports page's history
+    page.get_by_role("link", name="Importe", exact=True).first.click()
+    page.wait_for_url(url + "/imports/")
+    row = page.locator("table.import-history tbody tr")
+    assert row.count() == 1 and row.locator("td").nth(3).inner_text() == str(expected.created)
+    screenshot(page, "imports-history")
+    row.get_by_role("link", name="google-machbar-potsdam-2019.ics").click()
+    page.wait_for_selector("section.result")
+    assert page.locator("dd[data-count='created']").inner_text() == str(expected.created)
 
 
 def test_a_csv_row_with_an_impossible_date_is_shown_with_its_reason_before_applying(signed_in, screenshot):

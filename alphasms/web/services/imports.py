@@ -15,6 +15,10 @@ Both steps run as background jobs (``import_job_task``, Django's Tasks API, ``al
 same service code: ``import_ics``/``import_csv`` with ``dry_run=True`` for the preview, without it to apply
 (then ``plan()``). Folders older than ``JOB_TTL_S`` are removed when the imports page is opened or a file
 is uploaded, so uploaded personal data does not linger.
+
+When an application ends, an :class:`~alphasms.web.models.ImportRecord` keeps who/when/which file and the
+numbers (ids and counts only, the newest ``HISTORY_SIZE``) for the imports page's history; the full
+result with its reasons is shown from ``job.json`` while the folder lives.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 from django_tasks import task
 
@@ -44,6 +49,7 @@ from alphasms.appointments.services.csv_import import import_csv
 from alphasms.appointments.services.ics_import import ImportReport, import_ics
 from alphasms.appointments.services.planning import plan
 from alphasms.messaging.gateways.http import MAX_DOWNLOAD_BYTES
+from alphasms.web.models import ImportRecord
 
 log = logging.getLogger("alphasms.web.imports")
 
@@ -53,6 +59,8 @@ MAX_UPLOAD_BYTES = MAX_DOWNLOAD_BYTES
 JOB_TTL_S = 6 * 3600
 #: Progress is written at most this often (seconds), and always at the end.
 PROGRESS_EVERY_S = 0.25
+#: How many applied imports the history keeps.
+HISTORY_SIZE = 20
 KINDS = ("ics", "csv")
 CONSENT_CHANNELS = ("sms", "email")
 
@@ -344,7 +352,75 @@ def run_step(job_id: str, phase: str) -> str:
             source.unlink(missing_ok=True)
     save(job)
     log.info("import job %s: %s step ended %s", job.id, phase, job.state)
+    if phase == "apply":
+        try:
+            record(job)
+        except Exception:  # the import itself is done; only its history line is missing
+            log.exception("import job %s: history record not written", job.id)
     return job.state
+
+
+def record(job: ImportJob) -> ImportRecord:
+    """Keep the outcome of an applied (or failed) job in the history: ids, counts and rejected rows as
+    (line, field) — no reasons, no titles (they may quote customer data). Keeps the newest
+    ``HISTORY_SIZE`` records and deletes older ones. Idempotent per job id."""
+    result = job.result or {}
+    customers = result.get("customers") or {}
+    events = result.get("events") or {}
+    counts = {
+        "created": int(result.get("created", 0)),
+        "updated": int(result.get("updated", 0)),
+        "unchanged": int(result.get("unchanged", 0)),
+        "cancelled": int(result.get("cancelled", 0)),
+        "customers_created": int(customers.get("created", 0)),
+        "customers_updated": int(customers.get("updated", 0)),
+        "consents_recorded": int(result.get("consents_recorded", 0)),
+        "unmatched": int(result.get("unmatched_count", 0)),
+        "rejected": len(result.get("rejected") or []),
+        "warnings": len(result.get("warnings") or []),
+        "events_read": int(events.get("read", 0)),
+        "events_before": int(events.get("before", 0)),
+        "events_after": int(events.get("after", 0)),
+    }
+    # the uploader may have been deleted since (then the line says "–")
+    uploader = job.user_id if get_user_model().objects.filter(pk=job.user_id).exists() else None
+    entry, _ = ImportRecord.objects.update_or_create(
+        job_id=job.id,
+        defaults={
+            "user_id": uploader,
+            "location_id": job.location_id,
+            "kind": job.kind,
+            "file_name": job.file_name,
+            "uploaded_at": created_at(job),
+            "finished_at": timezone.now(),
+            "ok": job.state == JobState.DONE,
+            "counts": counts,
+            "rejected_lines": [[int(r["line"]), str(r["field"])] for r in result.get("rejected") or []],
+        },
+    )
+    keep = ImportRecord.objects.order_by("-finished_at", "-pk").values_list("pk", flat=True)[:HISTORY_SIZE]
+    ImportRecord.objects.exclude(pk__in=list(keep)).delete()
+    return entry
+
+
+def history(limit: int = HISTORY_SIZE) -> list[ImportRecord]:
+    """The newest applied imports, newest first, with uploader and location loaded."""
+    return list(
+        ImportRecord.objects.select_related("user", "location").order_by("-finished_at", "-pk")[:limit]
+    )
+
+
+def open_jobs(user_id: int) -> list[ImportJob]:
+    """The person's uploads that were not applied (yet): waiting, previewed or failed before applying;
+    newest first. Read from the job folders, so they vanish with them after ``JOB_TTL_S``."""
+    found = []
+    for folder in jobs_root().iterdir():
+        job = load(folder.name)
+        if job is not None and job.user_id == user_id and job.result is None and job.state != JobState.DONE:
+            if job.state == JobState.FAILED and job.preview is not None:
+                continue  # failed while applying: in the history
+            found.append(job)
+    return sorted(found, key=lambda j: j.created_at, reverse=True)
 
 
 def _run_import(

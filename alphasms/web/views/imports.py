@@ -5,6 +5,7 @@ now). The work is in ``alphasms.web.services.imports`` and ``…calendar_subscri
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django import forms
@@ -19,6 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from alphasms.appointments.csvparse import CANONICAL_FIELDS
 from alphasms.appointments.management.commands.import_ics import DEFAULT_INTERVAL_S, MAX_INTERVAL_S
 from alphasms.appointments.models import MIN_REFRESH_INTERVAL_S, CalendarSubscription, Location
+from alphasms.conf import app_settings
+from alphasms.web.models import ImportRecord
 from alphasms.web.roles import Area, area_view
 from alphasms.web.services import calendar_subscriptions as subscriptions
 from alphasms.web.services import imports
@@ -75,10 +78,7 @@ class UploadForm(forms.Form):
             self.fields[f"map_{name}"] = forms.CharField(
                 label=FIELD_LABELS.get(name, name), required=False, max_length=200
             )
-        locations = self.fields["location"]
-        if isinstance(locations, forms.ModelChoiceField) and locations.queryset is not None:
-            if locations.queryset.count() == 1:
-                locations.initial = locations.queryset.first()
+        preselect_single_location(self.fields["location"])
 
     def mapping_fields(self) -> list[forms.BoundField]:
         """The column-mapping inputs, in the order of the CLI's field list."""
@@ -117,6 +117,15 @@ class UploadForm(forms.Form):
         }
 
 
+def preselect_single_location(field: forms.Field) -> None:
+    """With exactly one location, offer only it, chosen (no empty "---------" choice to pick first)."""
+    if isinstance(field, forms.ModelChoiceField) and field.queryset is not None:
+        only = list(field.queryset[:2])
+        if len(only) == 1:
+            field.empty_label = None
+            field.initial = only[0].pk
+
+
 class SubscriptionForm(forms.Form):
     """A new calendar subscription; the interval in minutes (stored in seconds)."""
 
@@ -129,6 +138,10 @@ class SubscriptionForm(forms.Form):
         max_value=MAX_INTERVAL_S // 60,
         initial=DEFAULT_INTERVAL_S // 60,
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        preselect_single_location(self.fields["location"])
 
 
 class IntervalForm(forms.Form):
@@ -160,7 +173,13 @@ def _page(
     return render(
         request,
         "web/imports/index.html",
-        {"form": upload, "subscription_form": subscription_form, "subscriptions": rows},
+        {
+            "form": upload,
+            "subscription_form": subscription_form,
+            "subscriptions": rows,
+            "history": imports.history(),
+            "open_jobs": imports.open_jobs(int(request.user.pk or 0)),
+        },
         status=status,
     )
 
@@ -198,15 +217,37 @@ def _own_job(request: HttpRequest, job_id: str) -> imports.ImportJob:
     return job
 
 
+_SEVERAL_MATCH = re.compile(r"^(\d+) Kunden passen auf den Titel$")
+
+
+def _unmatched_reason(reason: str) -> str:
+    """The matcher's (German) reason in the page's language."""
+    if reason == "kein Kunde passt auf den Titel":
+        return gettext("no customer matches the title")
+    if several := _SEVERAL_MATCH.match(reason):
+        return gettext("%(count)s customers match the title") % {"count": several.group(1)}
+    return reason
+
+
 def _report(raw: dict[str, Any] | None, tz: dt.tzinfo) -> dict[str, Any] | None:
     """A stored report with each reason in the page's language and each change labelled, its start as
-    local wall-clock time of the location (``local``, naive, so templates show it unconverted)."""
+    local wall-clock time of the location (``local``, naive, so templates show it unconverted).
+
+    Unmatched entries come sorted by start, each with ``local`` and ``text`` (the reason); ``window``
+    holds the import window's local ``start``/``end`` and the ``events`` counts of a calendar import
+    with ``outside`` (before + after) and ``none_inside`` (entries read, none in the window)."""
     if raw is None:
         return None
     english = _english()
 
     def local(start: str) -> dt.datetime | None:
         return dt.datetime.fromisoformat(start).astimezone(tz).replace(tzinfo=None) if start else None
+
+    events = dict(raw.get("events") or {"read": 0, "before": 0, "after": 0})
+    events["outside"] = events["before"] + events["after"]
+    events["none_inside"] = bool(events["read"]) and events["outside"] == events["read"]
+    window = raw.get("window") or {}
+    unmatched = sorted(raw["unmatched"], key=lambda u: u["start"] or "")
 
     def issues(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return [
@@ -225,6 +266,15 @@ def _report(raw: dict[str, Any] | None, tz: dt.tzinfo) -> dict[str, Any] | None:
             {**c, "label": CHANGE_LABELS.get(c["kind"], c["kind"]), "local": local(c["start"])}
             for c in raw["changes"]
         ],
+        "unmatched": [
+            {**u, "local": local(u["start"]), "text": _unmatched_reason(u["reason"])} for u in unmatched
+        ],
+        "events": events,
+        "window": {
+            "start": local(window.get("start", "")),
+            "end": local(window.get("end", "")),
+            "horizon_days": app_settings.PLANNING_HORIZON_DAYS,
+        },
     }
 
 
@@ -246,6 +296,29 @@ def import_job_view(request: HttpRequest, job_id: str) -> HttpResponse:
     """One uploaded file: progress while a step runs, then the preview (with "apply") or the result."""
     job = _own_job(request, job_id)
     return render(request, "web/imports/job.html", _job_context(job))
+
+
+@area_view(Area.IMPORTS)
+def import_record_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One import of the history: the full result while its job folder lives (reasons, entries), later
+    the kept numbers and the rejected rows' line and field."""
+    entry = get_object_or_404(ImportRecord.objects.select_related("user", "location"), pk=pk)
+    job = imports.load(entry.job_id)
+    tz = entry.location.tz if entry.location else dt.UTC
+    result = _report(job.result, tz) if job is not None else None
+    error = (job.error_en if _english() else job.error_de) if job is not None else ""
+    rejected = [{"line": line, "field_label": _field(name)} for line, name in entry.rejected_lines]
+    return render(
+        request,
+        "web/imports/record.html",
+        {
+            "entry": entry,
+            "result": result,
+            "error": error,
+            "rejected": rejected,
+            "ttl_hours": imports.JOB_TTL_S // 3600,
+        },
+    )
 
 
 @area_view(Area.IMPORTS)
