@@ -39,7 +39,13 @@ urlpatterns = [
     path("appointments/<int:pk>/edit/", appointment_views.edit_view, name="appointment_edit"),
     path("appointments/<int:pk>/cancel/", appointment_views.cancel_view, name="appointment_cancel"),
     path("appointments/<int:pk>/no-show/", appointment_views.no_show_view, name="appointment_no_show"),
+    path(
+        "appointments/<int:pk>/reactivate/",
+        appointment_views.reactivate_view,
+        name="appointment_reactivate",
+    ),
     path("customers/", customer_views.list_view, name="customers"),
+    path("customers/new/", customer_views.create_view, name="customer_new"),
     path("customers/<int:pk>/", customer_views.detail_view, name="customer"),
     path("customers/<int:pk>/edit/", customer_views.edit_view, name="customer_edit"),
     path("customers/<int:pk>/consent/", customer_views.consent_view, name="customer_consent"),

@@ -106,3 +106,21 @@ def test_changing_the_person_readdresses_the_pending_reminder_or_cancels_it(loca
     appointment.customer = nobody
     editing.save_appointment(appointment, "staff:1", previous_location_id=location.pk)
     assert OutboundMessage.objects.get(appointment=appointment).status == MessageStatus.CANCELLED
+
+
+def test_reactivation_leaves_reminders_cancelled_for_another_reason(location):
+    """Only reminders the cancellation itself cancelled come back; a withdrawn channel stays silent."""
+    from alphasms.privacy.services import withdraw
+
+    now = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
+    make_rule(Channel.SMS)
+    make_rule(Channel.EMAIL)
+    person = make_customer()
+    appointment = make_appointment(location, person, now + dt.timedelta(days=3))
+    plan(now)
+    withdraw(person, "email", source="test")
+    editing.cancel_appointment(appointment, "staff:1")
+    result = editing.reactivate_appointment(appointment, "staff:1", now=now)
+    statuses = dict(OutboundMessage.objects.filter(appointment=appointment).values_list("channel", "status"))
+    assert statuses == {"sms": MessageStatus.PLANNED, "email": MessageStatus.CANCELLED}
+    assert (result.replanned, result.created) == (1, 0)

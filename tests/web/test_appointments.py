@@ -256,9 +256,15 @@ def test_cancel_is_a_post_that_cancels_the_pending_reminders(location, frozen):
     appointment = make_appointment(location, make_customer(), NOW + dt.timedelta(days=3))
     plan(NOW)
     client = _client()
-    assert client.get(f"/appointments/{appointment.pk}/cancel/").status_code == 405
+    detail = client.get(f"/appointments/{appointment.pk}/").content.decode()
+    assert f'<a class="button danger" href="/appointments/{appointment.pk}/cancel/">' in detail
+    confirm = client.get(f"/appointments/{appointment.pk}/cancel/")  # a page that asks, changes nothing
+    assert confirm.status_code == 200
+    assert "1 pending reminder of this appointment will be cancelled" in confirm.content.decode()
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.SCHEDULED
     response = client.post(f"/appointments/{appointment.pk}/cancel/", follow=True)
-    assert "Appointment cancelled; 1 reminders cancelled." in response.content.decode()
+    assert "Appointment cancelled; 1 reminder cancelled." in response.content.decode()
     appointment.refresh_from_db()
     assert appointment.status == AppointmentStatus.CANCELLED
     assert OutboundMessage.objects.get(appointment=appointment).status == MessageStatus.CANCELLED
@@ -313,3 +319,77 @@ def test_the_list_needs_a_fixed_number_of_queries(location, frozen, django_asser
         assert client.get("/appointments/", {"q": "Bäcker"}).status_code == 200
     with django_assert_max_num_queries(12 + 6):  # the week: a count, one query per day with appointments
         assert client.get("/appointments/week/").status_code == 200
+
+
+def test_a_cancelled_appointment_is_reactivated_with_its_reminders(location, frozen):
+    make_rule(Channel.SMS)
+    appointment = make_appointment(location, make_customer(), NOW + dt.timedelta(days=3))
+    plan(NOW)
+    client = _client()
+    client.post(f"/appointments/{appointment.pk}/cancel/")
+    reminder = OutboundMessage.objects.get(appointment=appointment)
+    assert reminder.status == MessageStatus.CANCELLED
+    detail = client.get(f"/appointments/{appointment.pk}/").content.decode()
+    assert "Reactivate appointment" in detail and "/cancel/" not in detail
+    assert client.get(f"/appointments/{appointment.pk}/cancel/", follow=True).status_code == 200
+
+    html = client.post(f"/appointments/{appointment.pk}/reactivate/", follow=True).content.decode()
+    assert "Appointment reactivated. Reminders: 1 planned again, 0 new." in html
+    appointment.refresh_from_db()
+    reminder.refresh_from_db()
+    assert appointment.status == AppointmentStatus.SCHEDULED
+    assert reminder.status == MessageStatus.PLANNED
+    assert reminder.due_at == appointment.start_at - dt.timedelta(days=1)
+    notes = list(reminder.events.order_by("at", "pk").values_list("status", "note"))
+    assert notes[-2:] == [
+        ("cancelled", "appointment cancelled by staff"),
+        ("planned", "appointment reactivated by staff"),
+    ]
+    again = client.post(f"/appointments/{appointment.pk}/reactivate/", follow=True).content.decode()
+    assert "Only a cancelled appointment can be reactivated." in again
+    assert _client(Role.READONLY).post(f"/appointments/{appointment.pk}/reactivate/").status_code == 403
+
+
+def test_reactivating_a_past_appointment_plans_no_reminder(location, frozen):
+    make_rule(Channel.SMS)
+    appointment = make_appointment(location, make_customer(), NOW - dt.timedelta(hours=3))
+    client = _client()
+    client.post(f"/appointments/{appointment.pk}/cancel/")
+    html = client.post(f"/appointments/{appointment.pk}/reactivate/", follow=True).content.decode()
+    assert "It lies in the past: no reminder will be sent." in html
+    appointment.refresh_from_db()
+    assert appointment.status == AppointmentStatus.SCHEDULED
+    assert not OutboundMessage.objects.filter(appointment=appointment).exists()
+
+
+def test_a_past_appointment_needs_a_confirmation_and_gets_no_reminder(location, frozen):
+    make_rule(Channel.SMS)
+    joerg = make_customer()
+    client = _client()
+    data = {
+        "location": location.pk,
+        "customer": joerg.pk,
+        "date": "2026-11-20",
+        "start_time": "09:00",
+        "end_time": "09:30",
+        "summary": "Nachtrag",
+    }
+    html = client.post("/appointments/new/", data).content.decode()
+    assert "This appointment lies in the past." in html and "No reminder will be sent for it." in html
+    assert 'name="confirm_past"' in html and not Appointment.objects.exists()
+    response = client.post("/appointments/new/", data | {"confirm_past": "1"}, follow=True)
+    assert "This appointment lies in the past: no reminder will be sent for it." in response.content.decode()
+    appointment = Appointment.objects.get()
+    assert appointment.status == AppointmentStatus.SCHEDULED
+    assert not OutboundMessage.objects.filter(appointment=appointment).exists()
+    # editing the title of a past visit asks nothing
+    edit = client.post(f"/appointments/{appointment.pk}/edit/", data | {"summary": "Nachtrag 2"})
+    assert edit.status_code == 302
+    future = client.post("/appointments/new/", data | {"date": "2026-12-04"})
+    assert future.status_code == 302  # an appointment ahead is saved at once
+
+
+def test_forms_warn_before_unsaved_input_is_lost(location):
+    html = _client().get("/appointments/new/").content.decode()
+    assert "web/unsaved.js" in html and "data-warn-unsaved" in html
+    assert "data-warn-unsaved" in _client().get("/customers/new/").content.decode()

@@ -64,8 +64,12 @@ def test_an_owner_cancels_an_appointment_and_sees_its_sms_reminder_cancelled(
     sms = page.locator('table[data-channel="sms"] .reminder-status')
     assert sms.inner_text() == "geplant"
     screenshot(page, "appointment-detail")
-    page.get_by_role("button", name="Termin absagen").click()
-    page.wait_for_load_state()
+    page.get_by_role("link", name="Termin absagen").click()  # asks first, on a page of its own
+    page.wait_for_url(re.compile(r".*/cancel/$"))
+    screenshot(page, "appointment-cancel-confirm")
+    assert OutboundMessage.objects.get(pk=reminder.pk).status == MessageStatus.PLANNED
+    page.get_by_role("button", name="Ja, Termin absagen").click()
+    page.wait_for_url(re.compile(r".*/appointments/\d+/$"))
     assert f"Termin abgesagt; {pending} Erinnerungen storniert." in page.locator(".messages").inner_text()
     assert page.locator("#appointment-status").inner_text() == "storniert"  # the shared label
     assert sms.inner_text() == "storniert"

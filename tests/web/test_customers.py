@@ -229,3 +229,149 @@ def test_the_search_folds_sharp_s(db, query):
     assert service.customer_page(query, 1).customers == [juergen], query
     options = _client().get("/appointments/customers/", {"customer_search": query}).content.decode()
     assert f'value="{juergen.pk}"' in options and "Bäcker" not in options
+
+
+def test_withdrawing_asks_first_on_a_page_of_its_own(location, frozen):
+    make_rule(Channel.SMS)
+    customer = make_customer()
+    make_appointment(location, customer, NOW + dt.timedelta(days=3))
+    plan(NOW)
+    client = _client()
+    detail = client.get(f"/customers/{customer.pk}/").content.decode()
+    assert f'href="/customers/{customer.pk}/withdraw/?channel=sms"' in detail
+    page = client.get(f"/customers/{customer.pk}/withdraw/", {"channel": "sms"}).content.decode()
+    assert "Withdraw SMS consent?" in page and "1 pending message on this channel will be cancelled" in page
+    assert Consent.objects.get(customer=customer, channel="sms").opted_out_at is None  # nothing changed
+    assert client.get(f"/customers/{customer.pk}/withdraw/", {"channel": "fax"}).status_code == 400
+    client.post(f"/customers/{customer.pk}/withdraw/", {"channel": "sms"})
+    assert Consent.objects.get(customer=customer, channel="sms").opted_out_at is not None
+    after = client.get(f"/customers/{customer.pk}/withdraw/", {"channel": "sms"}).content.decode()
+    assert "There is no active consent on this channel." in after
+
+
+def _new(**changes: str) -> dict[str, str]:
+    data = {
+        "given_name": "Emily",
+        "family_name": "Clarke",
+        "customer_number": "",
+        "mobile_raw": "0151 2345 6789",
+        "email": "emily@example.org",
+        "country": "",
+        "language": "en",
+        "notes": "",
+        "consent_source": "",
+        "consent_wording": "",
+    }
+    return data | changes
+
+
+def test_staff_create_a_customer_with_an_e164_number_and_consent(location):
+    client = _client()
+    listing = client.get("/customers/").content.decode()
+    assert 'href="/customers/new/"' in listing and "New customer" in listing
+    assert client.get("/customers/new/").status_code == 200
+    response = client.post(
+        "/customers/new/",
+        _new(consent_sms="on", consent_source="phone", consent_wording="Anmeldebogen 2026-01"),
+    )
+    customer = Customer.objects.get(family_name="Clarke")
+    assert response.status_code == 302 and response["Location"] == f"/customers/{customer.pk}/"
+    assert (customer.mobile_e164, customer.mobile_sms_ok, customer.customer_number) == (
+        "+4915123456789",
+        True,
+        "",
+    )
+    assert customer.language == "en" and customer.search_key == "emily clarke|emily@example.org"
+    consent = Consent.objects.get(customer=customer)
+    assert (consent.channel, consent.source, consent.wording_version) == (
+        "sms",
+        "phone",
+        "Anmeldebogen 2026-01",
+    )
+    assert consent.recorded_by.startswith("staff:")
+    actions = set(AuditEntry.objects.filter(object_id=str(customer.pk)).values_list("action", "detail"))
+    assert ("change", "created") in actions
+    assert _client(Role.READONLY).post("/customers/new/", _new(family_name="Nobody")).status_code == 403
+    assert not Customer.objects.filter(family_name="Nobody").exists()
+
+
+def test_creating_names_each_problem_and_the_fix(location):
+    html = (
+        _client()
+        .post(
+            "/customers/new/",
+            _new(mobile_raw="12", email="nope", consent_sms="on", consent_email="on"),
+        )
+        .content.decode()
+    )
+    assert "No valid phone number recognised." in html
+    assert "Enter the e-mail address in the form name@example.org" in html
+    assert "Choose how the consent was given: form, phone or booking." in html
+    assert "Enter which wording the person agreed to" in html
+    assert not Customer.objects.exists()
+    landline = (
+        _client()
+        .post(
+            "/customers/new/",
+            _new(mobile_raw="030 1234567", consent_sms="on", consent_source="form", consent_wording="v1"),
+        )
+        .content.decode()
+    )
+    assert "An SMS consent needs a mobile number that can receive SMS" in landline
+    assert not Customer.objects.exists()
+
+
+def test_a_possible_duplicate_is_shown_before_anything_is_created(location):
+    ayse = make_customer("2002", "Ayşe", "Öztürk", mobile="+4915199999999", email="Ayse@Example.org")
+    client = _client()
+    for changes, reason in [
+        ({"given_name": "AYSE", "family_name": "Oeztuerk", "mobile_raw": "", "email": ""}, "same name"),
+        ({"mobile_raw": "0151 999 999 99"}, "same mobile number"),
+        ({"email": "ayse@example.ORG", "mobile_raw": ""}, "same e-mail address"),
+    ]:
+        html = client.post("/customers/new/", _new(**changes)).content.decode()
+        assert "This person may already exist" in html, changes
+        assert f'href="/customers/{ayse.pk}/"' in html and reason in html, changes
+        assert "Create anyway" in html
+    assert Customer.objects.count() == 1
+    client.post("/customers/new/", _new(email="ayse@example.org", mobile_raw="", create_anyway="1"))
+    assert Customer.objects.count() == 2
+
+
+def test_from_the_appointment_form_and_back_with_the_new_person_chosen(location):
+    client = _client()
+    response = client.post(
+        "/appointments/new/",
+        {
+            "location": location.pk,
+            "customer_search": "Clarke, Emily",
+            "customer": "",
+            "date": "2026-12-03",
+            "start_time": "09:30",
+            "end_time": "10:00",
+            "summary": "Massage",
+            "new_customer": "1",
+        },
+    )
+    assert response.status_code == 302
+    target = response["Location"]
+    assert target.startswith("/customers/new/?next=")
+    form = client.get(target).content.decode()
+    assert 'value="Clarke"' in form and 'value="Emily"' in form and 'name="next"' in form
+    from urllib.parse import parse_qs, urlsplit
+
+    back = parse_qs(urlsplit(target).query)["next"][0]
+    created = client.post("/customers/new/", _new(email="", mobile_raw="", next=back))
+    customer = Customer.objects.get(family_name="Clarke")
+    assert created["Location"].startswith("/appointments/new/?")
+    query = parse_qs(urlsplit(created["Location"]).query)
+    assert query["customer"] == [str(customer.pk)] and query["summary"] == ["Massage"]
+    page = client.get(created["Location"]).content.decode()
+    assert f'<option value="{customer.pk}" selected>' in page
+    assert 'value="2026-12-03"' in page and 'value="09:30"' in page and 'value="Massage"' in page
+    # an outside "next" is ignored: back to the customer's page
+    other = client.post(
+        "/customers/new/",
+        _new(family_name="Other", email="", mobile_raw="", next="https://evil.example/appointments/new/"),
+    )
+    assert other["Location"] == f"/customers/{Customer.objects.get(family_name='Other').pk}/"

@@ -1,4 +1,5 @@
-"""Changes staff make to one appointment by hand (the web app): save it, cancel it, mark a no-show.
+"""Changes staff make to one appointment by hand (the web app): save it, cancel it, reactivate a
+cancelled one, mark a no-show.
 
 Each change re-plans or cancels that appointment's reminders at once, with the same rules as the
 worker's planner (``services.planning``: ``build_message``, ``replan``, ``reassign``) and the same
@@ -15,16 +16,27 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
-from alphasms.appointments.models import Appointment, AppointmentStatus, ReminderRule
-from alphasms.appointments.services.planning import PlanResult, build_message, reassign, replan
+from alphasms.appointments.models import Appointment, AppointmentStatus, Channel, ReminderRule
+from alphasms.appointments.services.planning import (
+    PlanResult,
+    build_message,
+    due_instant,
+    reassign,
+    recipient_for,
+    render_texts,
+    replan,
+)
 from alphasms.conf import app_settings
+from alphasms.messaging.encoding import analyse
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
-from alphasms.messaging.services.lifecycle import cancel_pending
+from alphasms.messaging.services.lifecycle import cancel_pending, set_status
 from alphasms.privacy.audit import audit
 from alphasms.privacy.models import AuditAction
+from alphasms.privacy.services import has_consent
 
 CANCEL_NOTE = "appointment cancelled by staff"
 NO_SHOW_NOTE = "appointment marked as no-show by staff"
+REACTIVATE_NOTE = "appointment reactivated by staff"
 
 
 class AppointmentStateError(ValueError):
@@ -134,6 +146,78 @@ def cancel_appointment(appointment: Appointment, actor: str, note: str = CANCEL_
         count = cancel_pending(OutboundMessage.objects.filter(appointment=appointment), note=note)
         audit(actor, AuditAction.CHANGE, "appointment", appointment.pk, f"cancelled reminders={count}")
     return count
+
+
+def reactivate_appointment(
+    appointment: Appointment, actor: str, now: dt.datetime | None = None
+) -> PlanResult:
+    """Undo a cancellation: the appointment is scheduled again. When it still lies ahead (``now``,
+    aware UTC), the reminders its cancellation cancelled (last event: ``CANCEL_NOTE``) are planned
+    again — re-rendered and re-timed as ``planning.replan`` does, ``held`` again if they were held —
+    where the person may still be reminded (same person, not restricted, consent and address for the
+    channel, rule active); missing reminders of active rules are created. A past appointment gets no
+    reminder. Raises ``AppointmentStateError`` unless the appointment is cancelled. Returns the counts
+    (``replanned`` = reminders brought back). Side effects: appointment status, messages with their
+    ``StatusEvent`` rows (``REACTIVATE_NOTE``), an audit entry — in one transaction.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        locked = Appointment.objects.select_for_update().get(pk=appointment.pk)
+        if locked.status != AppointmentStatus.CANCELLED:
+            raise AppointmentStateError(f"status is {locked.status}")
+        appointment.status = AppointmentStatus.SCHEDULED
+        appointment.save(update_fields=["status", "updated_at"])
+        revived = created = 0
+        if appointment.start_at > now:
+            cancelled = OutboundMessage.objects.filter(
+                appointment=appointment, status=MessageStatus.CANCELLED
+            ).select_related("appointment__location", "appointment__customer", "rule")
+            revived = sum(_revive(message, now) for message in cancelled)
+            created = _create_missing(appointment, now)
+        audit(actor, AuditAction.CHANGE, "appointment", appointment.pk, f"reactivated reminders={revived}")
+    return PlanResult(created=created, replanned=revived, cancelled=0)
+
+
+def _revive(message: OutboundMessage, now: dt.datetime) -> int:
+    """Plan again one reminder the appointment's cancellation cancelled; 1 if it was, else 0."""
+    events = list(message.events.order_by("-at", "-pk")[:2])
+    if not events or events[0].status != MessageStatus.CANCELLED or events[0].note != CANCEL_NOTE:
+        return 0  # cancelled for another reason (withdrawal, rule, restriction): stays cancelled
+    appointment, rule = message.appointment, message.rule
+    person = appointment.customer
+    if (
+        person is None
+        or person.pk != message.customer_id
+        or person.restricted_at is not None
+        or not rule.active
+        or not recipient_for(appointment, message.channel)
+        or not has_consent(person, message.channel)
+    ):
+        return 0
+    subject, body = render_texts(appointment, rule)
+    due_at = due_instant(appointment, rule, now)
+    info = analyse(body) if message.channel == Channel.SMS else None
+    was_held = len(events) > 1 and events[1].status == MessageStatus.HELD
+    status = (
+        MessageStatus.HELD
+        if was_held
+        else MessageStatus.QUEUED
+        if message.attempt_count
+        else MessageStatus.PLANNED
+    )
+    set_status(
+        message,
+        status,
+        note=REACTIVATE_NOTE,
+        at=now,
+        subject=subject,
+        body=body,
+        segments=info.segments if info else 0,
+        occurrence_start_at=appointment.start_at,
+        due_at=due_at,
+        next_attempt_at=max(due_at, now.replace(microsecond=0)),
+    )
+    return 1
 
 
 def mark_no_show(appointment: Appointment, actor: str, now: dt.datetime | None = None) -> int:

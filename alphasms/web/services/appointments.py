@@ -28,7 +28,7 @@ from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from alphasms.appointments.models import Appointment, AppointmentStatus, Channel, Customer, Location
-from alphasms.messaging.models import OutboundMessage, StatusEvent
+from alphasms.messaging.models import PENDING, OutboundMessage, StatusEvent
 from alphasms.web.services.customers import matching_customer_ids
 
 PAGE_SIZE = 50
@@ -367,6 +367,11 @@ def detail(appointment: Appointment, now: dt.datetime) -> Detail:
         can_mark_no_show=status in (AppointmentStatus.SCHEDULED, AppointmentStatus.COMPLETED)
         and appointment.start_at <= now,
     )
+
+
+def pending_reminders(appointment: Appointment) -> int:
+    """How many reminders of ``appointment`` are still pending (would be cancelled with it)."""
+    return OutboundMessage.objects.filter(appointment=appointment, status__in=PENDING).count()
 
 
 def get_appointment(pk: int) -> Appointment | None:

@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import Q, QuerySet
 
-from alphasms.appointments.folding import search_words
+from alphasms.appointments.folding import SEPARATOR, fold, fold_umlauts, search_words
 from alphasms.appointments.models import Appointment, Channel, Customer, Location
-from alphasms.messaging.models import OutboundMessage
+from alphasms.messaging.models import PENDING, OutboundMessage
 from alphasms.messaging.phone import to_e164
 from alphasms.privacy.audit import audit
 from alphasms.privacy.models import AuditAction, Consent, ConsentSource
@@ -206,6 +206,77 @@ def update_contact(customer: Customer, contact: Contact, actor: str) -> list[str
     return changed
 
 
+@dataclass(frozen=True)
+class Duplicate:
+    """An existing customer who may be the person being entered, and why: any of "mobile",
+    "email", "name" (the same name, however it is capitalised, accented or its umlauts spelt)."""
+
+    customer: Customer
+    reasons: tuple[str, ...]
+
+
+def _same_name(customer: Customer, given_name: str, family_name: str) -> bool:
+    """The same given and family name, ignoring case and accents, umlauts written either way."""
+    mine, theirs = f"{given_name} {family_name}", f"{customer.given_name} {customer.family_name}"
+    return fold(mine) == fold(theirs) or fold_umlauts(mine) == fold_umlauts(theirs)
+
+
+def find_duplicates(contact: Contact, limit: int = 10) -> list[Duplicate]:
+    """Customers who may already be the person in ``contact``: the same E.164 mobile number, the same
+    e-mail address (case-insensitive, via the folded ``search_key``) or the same given and family name
+    (``_same_name``: "AYSE Oeztuerk" is "Ayşe Öztürk"); at most ``limit``, by name. Two queries."""
+    condition = Q(pk__in=[])
+    if contact.mobile_e164:
+        condition |= Q(mobile_e164=contact.mobile_e164)
+    email = fold(contact.email)
+    if email:
+        condition |= Q(search_key__endswith=f"{SEPARATOR}{email}")
+    found = {c.pk: c for c in Customer.objects.filter(condition)[: limit * 2]}
+    words = search_words(f"{contact.given_name} {contact.family_name}")
+    if contact.family_name.strip() and words:
+        named = Customer.objects.filter(search_key__contains=words[0])
+        for word in words[1:]:
+            named = named.filter(search_key__contains=word)
+        for customer in named[: limit * 5]:
+            if _same_name(customer, contact.given_name, contact.family_name):
+                found.setdefault(customer.pk, customer)
+    result = []
+    for customer in sorted(found.values(), key=lambda c: (c.family_name, c.given_name, c.pk))[:limit]:
+        reasons = []
+        if contact.mobile_e164 and customer.mobile_e164 == contact.mobile_e164:
+            reasons.append("mobile")
+        if email and customer.search_key.endswith(f"{SEPARATOR}{email}"):
+            reasons.append("email")
+        if contact.family_name.strip() and _same_name(customer, contact.given_name, contact.family_name):
+            reasons.append("name")
+        result.append(Duplicate(customer, tuple(reasons)))
+    return result
+
+
+def create_customer(
+    contact: Contact,
+    actor: str,
+    *,
+    consent_channels: list[str] = (),  # type: ignore[assignment]
+    consent_source: ConsentSource = ConsentSource.FORM,
+    consent_wording: str = "",
+) -> Customer:
+    """Create a customer from ``contact`` (typed at the desk) and record an opt-in for each of
+    ``consent_channels`` with its source and wording (``privacy.services.record_opt_in``; GDPR
+    Art. 7(1)), in one transaction. Raises ``ValueError`` for an unknown channel (nothing created).
+    Side effects: the customer row, Consent rows, audit entries (ids only)."""
+    unknown = set(consent_channels) - set(CHANNELS)
+    if unknown:
+        raise ValueError(f"unknown channel {sorted(unknown)!r}")
+    with transaction.atomic():
+        customer = Customer(**{name: getattr(contact, name) for name in CONTACT_FIELDS})
+        customer.save()
+        audit(actor, AuditAction.CHANGE, "customer", customer.pk, "created")
+        for channel in consent_channels:
+            record_consent(customer, channel, consent_source, consent_wording, actor)
+    return customer
+
+
 def record_consent(
     customer: Customer, channel: str, source: ConsentSource, wording_version: str, actor: str
 ) -> Consent:
@@ -223,6 +294,16 @@ def record_consent(
         )
         audit(actor, AuditAction.CONSENT, "customer", customer.pk, f"channel={channel} consent={consent.pk}")
     return consent
+
+
+def has_active_consent(customer: Customer, channel: str) -> bool:
+    """True when ``customer`` has an opt-in for ``channel`` that was not withdrawn."""
+    return Consent.objects.filter(customer=customer, channel=channel, opted_out_at__isnull=True).exists()
+
+
+def pending_on_channel(customer: Customer, channel: str) -> int:
+    """How many messages to ``customer`` on ``channel`` are still pending (a withdrawal cancels them)."""
+    return OutboundMessage.objects.filter(customer=customer, channel=channel, status__in=PENDING).count()
 
 
 def withdraw_consent(customer: Customer, channel: str, actor: str) -> int:

@@ -28,7 +28,7 @@ from alphasms.messaging.models import InboundMessage, MessageStatus, OutboundMes
 from alphasms.messaging.services.cost import month_spend_micros
 
 T = TypeVar("T")
-LIST_LIMIT = 50
+LIST_LIMIT = 25  # entries per list; more are counted ("Showing 25 of N"): drawing 50 a list cost ~40 ms
 CHANNELS = (Channel.SMS.value, Channel.EMAIL.value)
 TODO_STATUSES = (
     MessageStatus.FAILED,
@@ -182,10 +182,12 @@ def _unusable_numbers(now: dt.datetime) -> Listing[Customer]:
         status=AppointmentStatus.SCHEDULED,
         customer__mobile_sms_ok=False,
     ).exclude(customer__mobile_raw="")
-    ids = upcoming.values("customer_id")
+    # The people's ids once (a few hundred): the list and its count then cost no second pass over the
+    # week's appointments (tens of thousands with a million appointments).
+    ids = set(upcoming.order_by().values_list("customer_id", flat=True).distinct())
     query = Customer.objects.filter(pk__in=ids)
-    items = list(query.order_by("family_name", "given_name", "pk")[:LIST_LIMIT])
-    return Listing(items, len(items) if len(items) < LIST_LIMIT else query.count())
+    items = list(query.order_by("family_name", "given_name", "pk")[:LIST_LIMIT]) if ids else []
+    return Listing(items, len(ids))
 
 
 def _inbox() -> Listing[InboundMessage]:

@@ -11,17 +11,30 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from alphasms.appointments.models import Appointment, AppointmentSource, Customer, Location
+from alphasms.appointments.models import (
+    Appointment,
+    AppointmentSource,
+    AppointmentStatus,
+    Customer,
+    Location,
+)
 from alphasms.appointments.services import editing
 from alphasms.privacy.admin_audit import actor_of
 from alphasms.web.roles import Area, area_view, can_change
 from alphasms.web.services import appointments as service
-from alphasms.web.views.appointment_forms import AppointmentForm, FilterForm, initial_for, status_choices
+from alphasms.web.views.appointment_forms import (
+    DATE_FORMATS,
+    AppointmentForm,
+    FilterForm,
+    initial_for,
+    status_choices,
+)
 
 WEEK_DAYS = 7
 
@@ -134,6 +147,8 @@ def _form_page(request: HttpRequest, appointment: Appointment | None) -> HttpRes
         chosen = request.POST.get("customer", "")
         if chosen.isdigit():
             selected = Customer.objects.filter(pk=int(chosen)).first() or selected
+        if "new_customer" in request.POST and appointment is None:
+            return _to_new_customer(request)
         customers = service.customer_choices(request.POST.get("customer_search", ""), selected)
         if "find_customer" in request.POST:  # only the search was asked for: nothing is checked yet
             initial = dict(request.POST.dict())
@@ -143,7 +158,10 @@ def _form_page(request: HttpRequest, appointment: Appointment | None) -> HttpRes
         else:
             form = AppointmentForm(request.POST, customers=customers)
             if form.is_valid():
-                return _save(request, form, appointment)
+                if not _lies_in_past(form, appointment) or request.POST.get("confirm_past"):
+                    return _save(request, form, appointment)
+                context = {"form": form, "appointment": appointment, "past_warning": True}
+                return _render(request, "web/appointments/form.html", context)
     else:
         initial = initial_for(appointment) if appointment else _initial_new(request)
         if selected is None and request.GET.get("customer", "").isdigit():
@@ -154,21 +172,52 @@ def _form_page(request: HttpRequest, appointment: Appointment | None) -> HttpRes
     return _render(request, "web/appointments/form.html", context)
 
 
+#: Appointment form fields carried to the new-customer page and back (``_to_new_customer``).
+CARRIED = ("location", "date", "start_time", "end_time", "all_day", "summary")
+
+
+def _to_new_customer(request: HttpRequest) -> HttpResponse:
+    """The form's "New customer" button: go to the customer form, pre-filled with the search text, and
+    come back to a new-appointment form holding what was typed so far (``CARRIED``)."""
+    carried = {name: request.POST[name] for name in CARRIED if request.POST.get(name)}
+    back = f"{reverse('web:appointment_new')}?{urlencode(carried)}"
+    query = {"next": back, "name": request.POST.get("customer_search", "")}
+    return redirect(f"{reverse('web:customer_new')}?{urlencode(query)}")
+
+
+def _lies_in_past(form: AppointmentForm, appointment: Appointment | None) -> bool:
+    """True when the form puts a new appointment, or moves one, to a start before now: the page asks
+    to confirm, since no reminder will go out."""
+    start = form.cleaned_data["start_at"]
+    moved = appointment is None or appointment.start_at != start
+    return bool(moved and start <= timezone.now())
+
+
 def _initial_new(request: HttpRequest) -> dict[str, Any]:
     location = _location(request)
     now = timezone.now()
     day = now.astimezone(location.tz).date() if location else now.date()
-    try:
-        day = dt.date.fromisoformat(request.GET.get("date", ""))
-    except ValueError:
-        pass
-    return {"location": location.pk if location else None, "date": day}
+    for pattern in DATE_FORMATS:  # ISO from the date input, or as typed ("01.12.2026")
+        try:
+            day = dt.datetime.strptime(request.GET.get("date", ""), pattern).date()
+            break
+        except ValueError:
+            continue
+    initial: dict[str, Any] = {"location": location.pk if location else None, "date": day}
+    for name in ("start_time", "end_time", "summary"):  # carried back from the new-customer page
+        if request.GET.get(name):
+            initial[name] = request.GET[name]
+    if request.GET.get("all_day"):
+        initial["all_day"] = True
+    return initial
 
 
 def _save(request: HttpRequest, form: AppointmentForm, appointment: Appointment | None) -> HttpResponse:
     previous_location = appointment.location_id if appointment else None
     target = form.apply(appointment or Appointment(source=AppointmentSource.MANUAL))
     result = editing.save_appointment(target, actor_of(request), previous_location_id=previous_location)
+    if target.start_at <= timezone.now():
+        messages.warning(request, _("This appointment lies in the past: no reminder will be sent for it."))
     messages.success(
         request,
         _(
@@ -204,11 +253,22 @@ def customer_options_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_POST
+@require_http_methods(["GET", "HEAD", "POST"])
 @area_view(Area.APPOINTMENTS)
 def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Cancel the appointment and its pending reminders (history kept)."""
+    """GET: the confirmation page (which reminders are cancelled; reactivation undoes it), so one click
+    never cancels. POST: cancel the appointment and its pending reminders (history kept)."""
     appointment = _get_or_404(pk)
+    if request.method != "POST":
+        if appointment.status == AppointmentStatus.CANCELLED:
+            messages.error(request, _("This appointment is already cancelled."))
+            return redirect("web:appointment", pk=pk)
+        context = {
+            "appointment": appointment,
+            "row": service.rows_for([appointment])[0],
+            "pending": service.pending_reminders(appointment),
+        }
+        return _render(request, "web/appointments/confirm_cancel.html", context)
     try:
         count = editing.cancel_appointment(appointment, actor_of(request))
     except editing.AppointmentStateError:
@@ -216,6 +276,30 @@ def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request, _("Appointment cancelled; %(count)d reminders cancelled.") % {"count": count}
+        )
+    return redirect("web:appointment", pk=pk)
+
+
+@require_POST
+@area_view(Area.APPOINTMENTS)
+def reactivate_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Undo a cancellation (``editing.reactivate_appointment``): scheduled again, and, while it lies
+    ahead, its reminders are planned again."""
+    appointment = _get_or_404(pk)
+    try:
+        result = editing.reactivate_appointment(appointment, actor_of(request))
+    except editing.AppointmentStateError:
+        messages.error(request, _("Only a cancelled appointment can be reactivated."))
+        return redirect("web:appointment", pk=pk)
+    if appointment.start_at <= timezone.now():
+        messages.warning(
+            request, _("Appointment reactivated. It lies in the past: no reminder will be sent.")
+        )
+    else:
+        messages.success(
+            request,
+            _("Appointment reactivated. Reminders: %(revived)d planned again, %(created)d new.")
+            % {"revived": result.replanned, "created": result.created},
         )
     return redirect("web:appointment", pk=pk)
 

@@ -166,3 +166,60 @@ class ConsentForm(forms.Form):
             "max_length": _("Shorten the wording's name to at most %(limit_value)d characters."),
         },
     )
+
+
+class NewCustomerForm(ContactForm):
+    """A new customer at the desk: the contact data of ``ContactForm`` plus, optionally, an opt-in per
+    channel given right now (one source and wording for the ticked channels) and, after a duplicate
+    warning, the confirmation to create the person anyway."""
+
+    consent_sms = forms.BooleanField(label=_("SMS reminders: consent given"), required=False)
+    consent_email = forms.BooleanField(label=_("E-mail reminders: consent given"), required=False)
+    consent_source = forms.ChoiceField(
+        label=_("How it was given"),
+        required=False,
+        choices=[("", _("— choose —")), *ConsentForm.base_fields["source"].choices],  # type: ignore[attr-defined]
+    )
+    consent_wording = forms.CharField(
+        label=_("Wording (version)"),
+        required=False,
+        max_length=64,
+        help_text=_("Which text the person agreed to, e.g. “registration form 2026-01”."),
+        error_messages={"max_length": _("Shorten the wording's name to at most %(limit_value)d characters.")},
+    )
+    create_anyway = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def __init__(
+        self, data: Any = None, *, default_country: str, initial: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(data, customer=Customer(), default_country=default_country)
+        if initial:
+            self.initial.update(initial)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        channels = self.consent_channels()
+        if not channels:
+            return data
+        if not data.get("consent_source"):
+            self.add_error("consent_source", _("Choose how the consent was given: form, phone or booking."))
+        if not str(data.get("consent_wording") or "").strip():
+            self.add_error(
+                "consent_wording",
+                _("Enter which wording the person agreed to, e.g. “registration form 2026-01”."),
+            )
+        if "sms" in channels and "mobile_raw" not in self.errors and not (self.phone and self.phone.sms_ok):
+            self.add_error(
+                "consent_sms",
+                _("An SMS consent needs a mobile number that can receive SMS: enter it above or untick."),
+            )
+        if "email" in channels and "email" not in self.errors and not data.get("email"):
+            self.add_error(
+                "consent_email", _("An e-mail consent needs an e-mail address: enter it above or untick.")
+            )
+        return data
+
+    def consent_channels(self) -> list[str]:
+        """The channels whose consent box is ticked ("sms", "email")."""
+        data = getattr(self, "cleaned_data", {})
+        return [name for name in ("sms", "email") if data.get(f"consent_{name}")]
