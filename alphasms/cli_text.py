@@ -39,3 +39,11 @@ def cli_language() -> str:
 def t(de: str, en: str) -> str:
     """Pick the German or English text for the CLI."""
     return en if cli_language() == "en" else de
+
+
+def tn(count: int, de: tuple[str, str], en: tuple[str, str]) -> str:
+    """``count`` with the right noun form: ``de``/``en`` are (singular, plural) and may hold
+    ``{count}``; German and English both use the singular for exactly 1 (CLDR plural rules).
+    ``tn(1, ("{count} Nachricht", "{count} Nachrichten"), ("{count} message", "{count} messages"))``."""
+    one, other = en if cli_language() == "en" else de
+    return (one if count == 1 else other).format(count=count)

@@ -40,6 +40,7 @@ __all__ = [
     "ThisAndFuture",
     "align_exceptions",
     "decode_text",
+    "german_message",
     "iana_zone",
     "normalise",
 ]
@@ -48,9 +49,76 @@ __all__ = [
 class CalendarError(ValueError):
     """The calendar data cannot be read; the message names the line and/or property when known.
 
-    Re-exported as :class:`alphasms.appointments.ical.CalendarError` (defined here so the
-    normaliser can raise it without a circular import).
+    The message is English (logs, English UI); :attr:`german` is the same in German. Re-exported as
+    :class:`alphasms.appointments.ical.CalendarError` (defined here so the normaliser can raise it
+    without a circular import).
     """
+
+    @property
+    def german(self) -> str:
+        """The message in German, for the German web UI and CLI (see :func:`german_message`)."""
+        return german_message(str(self))
+
+
+# English CalendarError messages (raised here and in ``ical.py``) → German. Quoted input, library
+# details and property names stay as they are; the English text is kept when no pattern matches.
+_WHERE = r"(?:line (?P<line>\d+): )?VEVENT(?P<uid> UID=.*?)?"
+_GERMAN: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern, re.DOTALL), german)
+    for pattern, german in (
+        (r"no iCalendar data: the input is empty or blank", "keine iCalendar-Daten: die Eingabe ist leer"),
+        (
+            r"line (?P<n>\d+): content after END:VCALENDAR: (?P<x>.*)",
+            "Zeile {n}: Inhalt nach END:VCALENDAR: {x}",
+        ),
+        (
+            r"line (?P<n>\d+): expected BEGIN:VCALENDAR, found (?P<x>.*) \(not an iCalendar file\)",
+            "Zeile {n}: BEGIN:VCALENDAR erwartet, gefunden: {x} (keine iCalendar-Datei)",
+        ),
+        (
+            r"line (?P<n>\d+): not an iCalendar content line \(NAME:VALUE\): (?P<x>.*)",
+            "Zeile {n}: keine iCalendar-Inhaltszeile (NAME:WERT): {x}",
+        ),
+        (
+            r"line (?P<n>\d+): END:(?P<c>\S+) does not close BEGIN:(?P<b>\S+) of line (?P<a>\d+)",
+            "Zeile {n}: END:{c} schließt nicht das BEGIN:{b} aus Zeile {a}",
+        ),
+        (
+            r"the data ends inside (?P<b>\S+) begun at line (?P<a>\d+) \(no END:\S+; truncated\?\)",
+            "die Daten enden innerhalb von {b} aus Zeile {a} (END:{b} fehlt; Datei abgeschnitten?)",
+        ),
+        (
+            r"cannot expand the calendar's events: (?P<x>.*)",
+            "die Termine des Kalenders lassen sich nicht berechnen: {x}",
+        ),
+        (r"not a readable iCalendar file: (?P<x>.*)", "keine lesbare iCalendar-Datei: {x}"),
+        (
+            _WHERE + r": property (?P<p>\S+) cannot be read: (?P<x>.*)",
+            "{where}: Eigenschaft {p} ist nicht lesbar: {x}",
+        ),
+        (_WHERE + r" has no DTSTART", "{where} hat kein DTSTART (Beginn)"),
+        (
+            _WHERE + r": unusable date/time values: (?P<x>.*)",
+            "{where}: unbrauchbare Datums-/Zeitangaben: {x}",
+        ),
+    )
+)
+
+
+def german_message(english: str) -> str:
+    """The German wording of a :class:`CalendarError` message ("line 1: expected BEGIN:VCALENDAR,
+    found 'x' (not an iCalendar file)" → "Zeile 1: BEGIN:VCALENDAR erwartet, gefunden: 'x'
+    (keine iCalendar-Datei)"); ``english`` unchanged when it is no known message."""
+    for pattern, german in _GERMAN:
+        match = pattern.fullmatch(english)
+        if match is None:
+            continue
+        values = {k: v or "" for k, v in match.groupdict().items()}
+        if "uid" in values:
+            line = f"Zeile {values['line']}: " if values["line"] else ""
+            values["where"] = f"{line}VEVENT{values['uid']}"
+        return german.format(**values)
+    return english
 
 
 @dataclass

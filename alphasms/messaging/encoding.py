@@ -23,6 +23,7 @@ import regex
 
 __all__ = [
     "CONCAT_UNITS",
+    "REASONS_DE",
     "SINGLE_UNITS",
     "SMART_TABLE",
     "Replacement",
@@ -34,6 +35,7 @@ __all__ = [
     "count_units",
     "encode_part",
     "is_gsm7",
+    "reason_de",
     "smart_replace",
     "split_parts",
 ]
@@ -277,6 +279,21 @@ SMART_TABLE: dict[str, tuple[str, str]] = {
     **{ch: ("", _INVISIBLE) for ch in "\u00ad\u200b\u2060\ufeff"},
 }
 _NFC_REASON = "NFC normalisation (decomposed letter composed)"
+#: German wording of the reasons above, for German output (``alphasms sms info --smart``).
+REASONS_DE: dict[str, str] = {
+    _QUOTE: "typografisches einfaches Anführungszeichen oder Minutenzeichen",
+    _DQUOTE: "typografisches doppeltes Anführungszeichen, Guillemet oder Sekundenzeichen",
+    _DASH: "typografischer Gedanken- oder Bindestrich oder Minuszeichen",
+    "horizontal ellipsis": "Auslassungspunkte",
+    _SPACE: "besonderes Leerzeichen",
+    _INVISIBLE: "unsichtbares Zeichen entfernt",
+    _NFC_REASON: "NFC-Normalisierung (zerlegter Buchstabe zusammengesetzt)",
+}
+
+
+def reason_de(reason: str) -> str:
+    """A :class:`Replacement` reason in German (parts joined by "; " each translated; unknown ones kept)."""
+    return "; ".join(REASONS_DE.get(part, part) for part in reason.split("; "))
 
 
 def _replace_chars(cluster: str, start: int) -> tuple[str, list[Replacement]]:

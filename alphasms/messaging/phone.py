@@ -36,37 +36,54 @@ from functools import cache
 import phonenumbers
 from phonenumbers import NumberParseException, PhoneNumber, PhoneNumberType, ValidationResult
 
-__all__ = ["FLAG_MESSAGES", "PhoneResult", "redact", "to_e164", "to_msisdn"]
+__all__ = ["FLAG_MESSAGES", "TYPE_LABELS", "PhoneResult", "redact", "to_e164", "to_msisdn"]
+
+#: ``PhoneResult.type`` (a phonenumbers ``PhoneNumberType`` name, or INVALID) -> (German, English) for people.
+TYPE_LABELS: dict[str, tuple[str, str]] = {
+    "MOBILE": ("Mobilnummer", "mobile number"),
+    "FIXED_LINE": ("Festnetznummer", "landline number"),
+    "FIXED_LINE_OR_MOBILE": ("Festnetz- oder Mobilnummer", "landline or mobile number"),
+    "TOLL_FREE": ("gebührenfreie Nummer", "toll-free number"),
+    "PREMIUM_RATE": ("Mehrwertdienstnummer", "premium-rate number"),
+    "SHARED_COST": ("Servicenummer (geteilte Kosten)", "shared-cost number"),
+    "VOIP": ("Internettelefonie-Nummer (VoIP)", "VoIP number"),
+    "PERSONAL_NUMBER": ("persönliche Rufnummer", "personal number"),
+    "PAGER": ("Pager-Nummer", "pager number"),
+    "UAN": ("Unternehmensrufnummer", "company number (UAN)"),
+    "VOICEMAIL": ("Mailbox-Nummer", "voicemail number"),
+    "UNKNOWN": ("Nummernart unbekannt", "unknown kind of number"),
+    "INVALID": ("keine gültige Nummer", "not a valid number"),
+}
 
 #: Reason codes in ``PhoneResult.flags``: slug -> (German sentence for staff, English sentence).
 FLAG_MESSAGES: dict[str, tuple[str, str]] = {
     "empty": ("Keine Telefonnummer eingetragen.", "No phone number was entered."),
     "no_digits": ("Das Feld enthält keine Ziffern.", "The field contains no digits."),
     "invalid": (
-        "Keine gültige Telefonnummer erkannt - bitte beim Kunden nachfragen.",
-        "No valid phone number recognised - please check with the customer.",
+        "Keine gültige Telefonnummer erkannt – bitte beim Kunden nachfragen.",
+        "No valid phone number recognised – please check with the customer.",
     ),
     "too_short": ("Die Nummer ist zu kurz.", "The number is too short."),
     "too_long": ("Die Nummer ist zu lang.", "The number is too long."),
     "not_mobile": (
-        "Keine Mobilnummer - an diese Nummer wird keine SMS geschickt.",
-        "Not a mobile number - no SMS is sent to this number.",
+        "Keine Mobilnummer – an diese Nummer wird keine SMS geschickt.",
+        "Not a mobile number – no SMS is sent to this number.",
     ),
     "fixed_line_or_mobile": (
         "Im Land der Nummer ist nicht erkennbar, ob es eine Mobilnummer ist (z. B. USA/Kanada).",
         "The number's country does not show whether it is a mobile number (e.g. US/Canada).",
     ),
     "country_code_without_plus": (
-        "Ländervorwahl ohne + oder 00 geschrieben; als internationale Nummer gelesen - bitte prüfen.",
-        "Country code written without + or 00; read as an international number - please check.",
+        "Ländervorwahl ohne + oder 00 geschrieben; als internationale Nummer gelesen – bitte prüfen.",
+        "Country code written without + or 00; read as an international number – please check.",
     ),
     "ambiguous_country_code": (
-        "Die Ziffern ergeben auch ohne Ländervorwahl eine gültige Nummer - bitte prüfen.",
-        "The digits also form a valid number without the country code - please check.",
+        "Die Ziffern ergeben auch ohne Ländervorwahl eine gültige Nummer – bitte prüfen.",
+        "The digits also form a valid number without the country code – please check.",
     ),
     "missing_trunk_zero": (
-        "Die führende 0 der Vorwahl fehlt; ergänzt - bitte prüfen.",
-        "The leading 0 of the area code is missing; added - please check.",
+        "Die führende 0 der Vorwahl fehlt; ergänzt – bitte prüfen.",
+        "The leading 0 of the area code is missing; added – please check.",
     ),
     "trunk_zero_removed": (
         "Die (0) nach der Ländervorwahl wurde entfernt.",
@@ -77,8 +94,8 @@ FLAG_MESSAGES: dict[str, tuple[str, str]] = {
         "An extension was dropped.",
     ),
     "text_ignored": (
-        "Text im Feld wurde ignoriert - bitte prüfen, ob er etwas bedeutet.",
-        "Text in the field was ignored - please check whether it matters.",
+        "Text im Feld wurde ignoriert – bitte prüfen, ob er etwas bedeutet.",
+        "Text in the field was ignored – please check whether it matters.",
     ),
     "multiple_numbers": (
         "Mehrere Nummern im Feld; die erste Mobilnummer wird für SMS genutzt.",
@@ -89,12 +106,12 @@ FLAG_MESSAGES: dict[str, tuple[str, str]] = {
         "The customer's country is not recognised; the location's country was used.",
     ),
     "location_country_used": (
-        "Im Land des Kunden ungültig; mit dem Land des Standorts gelesen - bitte prüfen.",
-        "Invalid in the customer's country; read with the location's country - please check.",
+        "Im Land des Kunden ungültig; mit dem Land des Standorts gelesen – bitte prüfen.",
+        "Invalid in the customer's country; read with the location's country – please check.",
     ),
     "mobile_in_location_country": (
-        "Im Land des Kunden keine Mobilnummer, im Land des Standorts wäre es eine - bitte prüfen.",
-        "Not a mobile number in the customer's country, but one in the location's - please check.",
+        "Im Land des Kunden keine Mobilnummer, im Land des Standorts wäre es eine – bitte prüfen.",
+        "Not a mobile number in the customer's country, but one in the location's – please check.",
     ),
 } | {
     f"assumed_country_{region}": (

@@ -9,12 +9,17 @@ actually received one of the person's messages. Texts are German and English; th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import re
+import zoneinfo
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from babel.dates import format_datetime
 from django.conf import settings
 from django.core.exceptions import FieldDoesNotExist
+from django.utils import translation
 from django.utils.module_loading import import_string
 
 from alphasms.privacy.registry import REGISTRY, Row
@@ -313,11 +318,47 @@ def page_context(data: ExportDict, language: str) -> dict[str, Any]:
     }
 
 
+_INSTANT = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
+_LOCAL_TIME = {"de": "Zeiten in Ortszeit ({zone})", "en": "times in local time ({zone})"}
+
+
+def local_time(value: Any, language: str) -> Any:
+    """An ISO 8601 instant ("2026-11-30T06:13:00Z", as the export stores them) written for people in the
+    installation's time zone (``TIME_ZONE``): "30.11.2026, 07:13:00" / "Nov 30, 2026, 7:13:00 AM";
+    anything else unchanged."""
+    if not isinstance(value, str) or not _INSTANT.fullmatch(value):
+        return value
+    instant = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    return format_datetime(instant, "medium", tzinfo=zone, locale="en" if language == "en" else "de")
+
+
+def readable(label: str, attname: str, value: Any, language: str) -> Any:
+    """A stored value of field ``attname`` of registry model ``label`` for people: instants in local
+    time (:func:`local_time`); a choice's German label in German ("planned" → "geplant"), its value
+    with spaces in English ("retry_wait" → "retry wait"). Anything else unchanged."""
+    if isinstance(value, str) and _INSTANT.fullmatch(value):
+        return local_time(value, language)
+    try:
+        field = REGISTRY[label].model._meta.get_field(attname) if label in REGISTRY else None
+    except FieldDoesNotExist:
+        field = None
+    choices = dict(getattr(field, "flatchoices", None) or ())
+    if isinstance(value, str) and value in choices:
+        if language == "en":
+            return value.replace("_", " ")
+        with translation.override("de"):
+            return str(choices[value])
+    return value
+
+
 def text_lines(data: ExportDict, language: str) -> Iterator[str]:
-    """The export as lines of plain text: the information block, the state, then every record."""
+    """The export as lines of plain text for a person reading it: the information block, the state,
+    then every record, times in local time and choices by their names (the JSON keeps the raw values)."""
     L, info = LABELS[language], data["information"][language]
+    zone = _LOCAL_TIME["en" if language == "en" else "de"].format(zone=settings.TIME_ZONE)
     yield L["title"]
-    yield f"{L['generated']}: {data['generated_at']}"
+    yield f"{L['generated'].split(' (')[0]}: {local_time(data['generated_at'], language)} ({zone})"
     yield ""
     yield f"== {L['information']} =="
     yield f"{L['controller']}: " + ", ".join(c["name"] for c in info["controller"])
@@ -338,7 +379,7 @@ def text_lines(data: ExportDict, language: str) -> Iterator[str]:
     yield f"{L['complaint']}: {info['complaint']}"
     yield f"{L['automated']}: {info['automated_decisions']}"
     state = data["restriction"]
-    since = shown(state["restricted_at"], language)
+    since = shown(local_time(state["restricted_at"], language), language)
     yield f"{L['restricted']}: {shown(state['restricted'], language)} {since}"
     yield f"{L['objected']}: {shown(data['statistics_objection']['objected'], language)}"
     for label, rows in data["records"].items():
@@ -348,10 +389,14 @@ def text_lines(data: ExportDict, language: str) -> Iterator[str]:
         yield f"== {_pick(language, REGISTRY[label].category)} ({label}) =="
         for row in rows:
             yield "-"
-            yield from (f"  {name}: {value}" for name, value in fields(label, row, language, compact=True))
+            readable_row = {key: readable(label, key, value, language) for key, value in row.items()}
+            yield from (
+                f"  {name}: {value}" for name, value in fields(label, readable_row, language, compact=True)
+            )
     yield ""
     yield f"== {L['audit']} =="
     yield from (
-        f"  {e['at']} {e['actor']} {e['action']} {e['object_type']} #{e['object_id']} {e['detail']}".rstrip()
+        f"  {local_time(e['at'], language)} {e['actor']} {e['action']} {e['object_type']} #{e['object_id']} "
+        f"{e['detail']}".rstrip()
         for e in data["audit"]
     )

@@ -75,11 +75,11 @@ INSTALLED_APPS = [
     "alphasms.support",
     "alphasms.credentials",
     "django_otp",
-    "django_otp.plugins.otp_totp",
-    "axes",
+    "alphasms.web.admin_apps.TotpConfig",  # django_otp.plugins.otp_totp, named for the admin
+    "alphasms.web.admin_apps.AxesConfig",  # axes, named for the admin
     "alphasms.web",
     "django_tasks",
-    "django_tasks_db",
+    "alphasms.web.admin_apps.TasksConfig",  # django_tasks_db, named for the admin
 ]
 
 MIDDLEWARE = [

@@ -6,8 +6,8 @@ from __future__ import annotations
 from django.urls import path
 from django.views.i18n import set_language
 
+from alphasms.web.views import account, auth, dashboard
 from alphasms.web.views import appointments as appointment_views
-from alphasms.web.views import auth, dashboard
 from alphasms.web.views import customers as customer_views
 from alphasms.web.views import imports as imports_views
 from alphasms.web.views import messages as message_views
@@ -26,6 +26,7 @@ urlpatterns = [
     path("login/setup/", auth.setup_view, name="login_setup"),
     path("logout/", auth.logout_view, name="logout"),
     path("language/", set_language, name="set_language"),
+    path("account/password/", account.password_change_view, name="password_change"),
     path("appointments/", appointment_views.list_view, name="appointments"),
     path("appointments/day/", appointment_views.day_view, name="appointments_day"),
     path("appointments/week/", appointment_views.week_view, name="appointments_week"),

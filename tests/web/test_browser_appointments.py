@@ -73,7 +73,7 @@ def test_an_owner_cancels_an_appointment_and_sees_its_sms_reminder_cancelled(
     assert f"Termin abgesagt; {pending} Erinnerungen storniert." in page.locator(".messages").inner_text()
     assert page.locator("#appointment-status").inner_text() == "storniert"  # the shared label
     assert sms.inner_text() == "storniert"
-    assert "appointment cancelled by staff" in page.locator('table[data-channel="sms"] .events').inner_text()
+    assert "Termin vom Team abgesagt" in page.locator('table[data-channel="sms"] .events').inner_text()
     screenshot(page, "appointment-cancelled")
 
     appointment.refresh_from_db()

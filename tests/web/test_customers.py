@@ -160,7 +160,7 @@ def test_withdrawing_cancels_the_pending_messages_of_that_channel(location, froz
     make_appointment(location, joerg, NOW + dt.timedelta(days=3))
     plan(NOW)
     response = _client().post(f"/customers/{joerg.pk}/withdraw/", {"channel": "sms"}, follow=True)
-    assert "Consent withdrawn; 1 pending messages cancelled." in response.content.decode()
+    assert "Consent withdrawn; 1 pending message cancelled." in response.content.decode()
     assert dict(OutboundMessage.objects.values_list("channel", "status")) == {
         "sms": MessageStatus.CANCELLED,
         "email": MessageStatus.PLANNED,

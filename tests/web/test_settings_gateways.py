@@ -156,7 +156,8 @@ def test_a_failed_test_send_shows_the_diagnosis_sentence(web_client, sevenio):
     )
     html = response.content.decode()
     assert response.status_code == 200 and html.lstrip().startswith('<div class="test-result"')
-    assert "Failed (authentication_failed)." in html
+    assert "Failed. Credentials: the provider refuses" in html
+    assert "authentication_failed" not in html  # no internal codes in the page
     assert "Credentials: the provider refuses the API key or password" in html
     assert API_KEY not in html
 
@@ -166,7 +167,8 @@ def test_missing_credentials_name_the_setting_and_a_bad_number_is_refused_at_its
     html = owner.post(
         "/settings/gateways/test/", {"gateway": "sevenio", "to": "+4915112345678"}
     ).content.decode()
-    assert "ALPHASMS_SEVENIO_API_KEY" in html and "(misconfigured)" in html
+    assert "Einstellung fehlt: ALPHASMS_SEVENIO_API_KEY ist nicht gesetzt." in html
+    assert "misconfigured" not in html and "is not set" not in html
     response = owner.post("/settings/gateways/test/", {"gateway": "sevenio", "to": "030 1234567"})
     assert response.status_code == 400 and 'id="id_sevenio_test_to_error"' in response.content.decode()
     assert sevenio.requests == []

@@ -96,7 +96,9 @@ def refresh(subscription: CalendarSubscription, now: dt.datetime | None = None) 
             )
     except http.BlockedAddress as exc:
         result = f"{ERROR_PREFIX}{exc.user_message}"
-    except (GatewayError, CalendarError) as exc:
+    except CalendarError as exc:
+        result = f"{ERROR_PREFIX}{exc.german}"  # the stored sync result is German, as the rest of it
+    except GatewayError as exc:
         result = f"{ERROR_PREFIX}{exc}"
     except Exception as exc:  # a bug must not stop the worker; logged with its traceback, backs off
         log.exception("subscription %s (%s): refresh failed", subscription.pk, where)

@@ -8,7 +8,9 @@ one provider call with a fresh reference, and it costs what one SMS costs.
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from alphasms.conf import app_settings
@@ -25,17 +27,24 @@ from alphasms.messaging.gateways.errors import (
     SenderNotAllowed,
 )
 from alphasms.messaging.gateways.registry import GATEWAYS, get_gateway
-from alphasms.messaging.phone import FLAG_MESSAGES, to_e164
+from alphasms.messaging.phone import FLAG_MESSAGES, TYPE_LABELS, to_e164
 
 DEFAULT_TEXT = "Test von AlphaSMS: Wenn Sie diese Nachricht lesen, funktioniert der Versand."
 
 
 class SendTestInputError(ValueError):
-    """Bad input, nothing sent: ``field`` is ``gateway`` or ``to``; ``de``/``en`` name the fix."""
+    """Bad input, nothing sent: ``field`` is ``gateway`` or ``to``; ``headline_de``/``headline_en`` say
+    what is wrong in one sentence and ``hints_de``/``hints_en`` list why (one sentence each, e.g. the
+    phone number's flags); ``de``/``en`` are headline and hints as one text (for the CLI)."""
 
-    def __init__(self, field: str, de: str, en: str) -> None:
-        self.field, self.de, self.en = field, de, en
-        super().__init__(en)
+    def __init__(
+        self, field: str, de: str, en: str, hints_de: Sequence[str] = (), hints_en: Sequence[str] = ()
+    ) -> None:
+        self.field, self.headline_de, self.headline_en = field, de, en
+        self.hints_de, self.hints_en = tuple(hints_de), tuple(hints_en)
+        self.de = " ".join([de, *self.hints_de]).strip()
+        self.en = " ".join([en, *self.hints_en]).strip()
+        super().__init__(self.en)
 
 
 @dataclass(frozen=True)
@@ -95,6 +104,35 @@ def diagnosis(exc: GatewayError) -> tuple[str, str]:
     return (f"Der Anbieter hat abgelehnt: {exc.user_message}", f"The provider refused: {exc}")
 
 
+_SETTING = re.compile(r"ALPHASMS_[A-Z0-9_]+")
+
+
+def misconfiguration(exc: Exception) -> tuple[str, str]:
+    """(German, English) sentence for a ``GatewayMisconfigured``: the gateways word it in English only
+    ("ALPHASMS_SEVENIO_API_KEY is not set: create an API key …"), so the German one names the settings
+    it mentions and the fix; the English one is the gateway's own text."""
+    detail = str(exc)
+    names = [n for n in dict.fromkeys(_SETTING.findall(detail)) if not n.endswith("_FILE")]
+    english = f"Setting missing or wrong: {detail}"
+    if not names:
+        return "Das Gateway ist nicht vollständig eingerichtet; die Einstellungen prüfen.", english
+    listed = " und ".join(names)
+    if "not set" in detail or "missing" in detail:
+        verb = "ist nicht gesetzt" if len(names) == 1 else "sind nicht gesetzt"
+        return (
+            f"Einstellung fehlt: {listed} {verb}. Den Wert im Kundenkonto des Anbieters nachsehen "
+            f"(siehe Dokumentation des Anbieters) und unter Einstellungen → Gateways speichern oder "
+            f"als {names[0]} bzw. {names[0]}_FILE setzen.",
+            english,
+        )
+    verb = "hat" if len(names) == 1 else "haben"
+    return (
+        f"Einstellung falsch: {listed} {verb} einen unbrauchbaren Wert. Den Wert mit der "
+        "Dokumentation des Anbieters vergleichen und neu speichern.",
+        english,
+    )
+
+
 def send_test(gateway: str, to: str, text: str = DEFAULT_TEXT) -> SendTestOutcome:
     """Send one test message to ``to`` (a mobile number in any common spelling, or an e-mail address)
     through the SMS gateway ``gateway`` (a registry slug; ignored for an address, and ``smtp`` forces
@@ -115,11 +153,14 @@ def send_test(gateway: str, to: str, text: str = DEFAULT_TEXT) -> SendTestOutcom
         )
     number = to_e164(to)
     if not number.e164 or not number.sms_ok:
-        reasons = "; ".join(FLAG_MESSAGES.get(f, (f, f))[0] for f in number.flags) or number.type
+        kind = TYPE_LABELS.get(number.type, (number.type, number.type))
+        flags = [FLAG_MESSAGES.get(f, (f, f)) for f in number.flags]
         raise SendTestInputError(
             "to",
-            f"{to!r} ist keine Mobilnummer ({reasons}).",
-            f"{to!r} is not a mobile number ({number.type}).",
+            f"{to!r} ist keine Mobilnummer ({kind[0]}).",
+            f"{to!r} is not a mobile number ({kind[1]}).",
+            [de for de, _en in flags],
+            [en for _de, en in flags],
         )
     sms = OutboundSms(
         reference=str(uuid.uuid4()),

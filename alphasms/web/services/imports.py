@@ -326,7 +326,7 @@ def run_step(job_id: str, phase: str) -> str:
     except CalendarError as exc:
         job.state, job.error_de, job.error_en = (
             JobState.FAILED,
-            f"Kalender nicht lesbar – nichts wurde geändert: {exc}",
+            f"Kalender nicht lesbar – nichts wurde geändert: {exc.german}",
             f"Calendar unreadable – nothing was changed: {exc}",
         )
     except CsvFormatError as exc:

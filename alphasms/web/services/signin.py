@@ -20,13 +20,16 @@ from __future__ import annotations
 
 import base64
 import enum
+import math
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.contrib import auth
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
+from django.utils import timezone
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -87,6 +90,21 @@ def pending(request: HttpRequest) -> Pending | None:
     if user is None:
         return None
     return Pending(user, str(data["backend"]), str(data.get("next", "")))
+
+
+def wait_s(device: TOTPDevice | None) -> int:
+    """Seconds (at least 1) before django-otp checks another code of ``device``, or 0 when it would check
+    one now. django-otp throttles after each wrong code (1, 2, 4, … s, ``OTP_TOTP_THROTTLE_FACTOR``) and
+    refuses every code meanwhile, the right one too; ``Device.verify_is_allowed()`` says until when."""
+    if device is None:
+        return 0
+    allowed, data = device.verify_is_allowed()
+    if allowed:
+        return 0
+    until: datetime | None = (data or {}).get("locked_until")
+    if until is None:
+        return 1
+    return max(1, math.ceil((until - timezone.now()).total_seconds()))
 
 
 def verify(request: HttpRequest, signin: Pending, code: str) -> bool:

@@ -7,6 +7,7 @@ one message's cost, full precision). Amounts are micros, millionths of the curre
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from django import template
@@ -15,6 +16,7 @@ from django.utils.translation import get_language, to_locale
 from django.utils.translation import gettext_lazy as _
 
 from alphasms.messaging.money import format_price, format_total
+from alphasms.web import dates, notes
 from alphasms.web.roles import Area, can_view, role_of
 
 register = template.Library()
@@ -140,3 +142,17 @@ def price(micros: int | None, currency: str) -> str:
     if micros is None:
         return ""
     return format_price(micros, currency, to_locale(get_language() or "de"))
+
+
+@register.filter(expects_localtime=True)
+def when(value: dt.date | dt.datetime | None, name: str) -> str:
+    """A date or time as the active language writes it: ``{{ at|when:"weekday_date_time" }}`` →
+    "Mo., 30. Nov. 2026, 10:05" / "Mon, Nov 30, 2026, 10:05" (format names: ``alphasms.web.dates``).
+    Aware datetimes arrive in the current time zone, as with Django's ``date`` filter."""
+    return dates.when(value, name)
+
+
+@register.filter
+def event_note(note: str) -> str:
+    """The note of a message's status change in the active language (``alphasms.web.notes``)."""
+    return notes.note_label(note)

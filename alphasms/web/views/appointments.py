@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alphasms.appointments.models import (
@@ -274,9 +275,12 @@ def cancel_view(request: HttpRequest, pk: int) -> HttpResponse:
     except editing.AppointmentStateError:
         messages.error(request, _("This appointment is already cancelled."))
     else:
-        messages.success(
-            request, _("Appointment cancelled; %(count)d reminders cancelled.") % {"count": count}
+        text = ngettext(
+            "Appointment cancelled; %(count)d reminder cancelled.",
+            "Appointment cancelled; %(count)d reminders cancelled.",
+            count,
         )
+        messages.success(request, text % {"count": count})
     return redirect("web:appointment", pk=pk)
 
 

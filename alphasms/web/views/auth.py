@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -67,9 +68,12 @@ def totp_view(request: HttpRequest) -> HttpResponse:
         return redirect("web:login")
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if signin.verify(request, pending, form.cleaned_data["code"]):
+        if wait := signin.wait_s(signin.confirmed_device(pending.user)):
+            form.add_error("code", _throttled(wait))
+        elif signin.verify(request, pending, form.cleaned_data["code"]):
             return redirect(_next_url(request, pending.next_url))
-        form.add_error("code", _("This code is wrong or was already used. Wait for the next code."))
+        else:
+            form.add_error("code", _("This code is wrong or was already used. Wait for the next code."))
     return render(request, "web/login_totp.html", {"form": form})
 
 
@@ -86,12 +90,26 @@ def setup_view(request: HttpRequest) -> HttpResponse:
     device = signin.setup_device(pending)
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if signin.confirm_setup(request, pending, form.cleaned_data["code"]):
+        if wait := signin.wait_s(device):
+            form.add_error("code", _throttled(wait))
+        elif signin.confirm_setup(request, pending, form.cleaned_data["code"]):
             return redirect(_next_url(request, pending.next_url))
-        form.add_error("code", _("This code is wrong. Check the time on your phone and try the next code."))
+        else:
+            form.add_error(
+                "code", _("This code is wrong. Check the time on your phone and try the next code.")
+            )
     uri = device.config_url
     context = {"form": form, "uri": uri, "secret": signin.base32_secret(device), "qr": signin.qr_svg(uri)}
     return render(request, "web/login_setup.html", context)
+
+
+def _throttled(wait_s: int) -> str:
+    """The sentence for a code not checked because django-otp still throttles after a wrong one."""
+    return ngettext(
+        "Too many attempts – please try again in %(seconds)d second.",
+        "Too many attempts – please try again in %(seconds)d seconds.",
+        wait_s,
+    ) % {"seconds": wait_s}
 
 
 @require_POST

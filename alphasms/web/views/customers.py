@@ -15,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from alphasms.appointments.models import Customer
@@ -230,7 +230,10 @@ def withdraw_view(request: HttpRequest, pk: int) -> HttpResponse:
         }
         return _render(request, "web/customers/confirm_withdraw.html", context)
     cancelled = service.withdraw_consent(customer, channel, actor_of(request))
-    messages.success(
-        request, _("Consent withdrawn; %(count)d pending messages cancelled.") % {"count": cancelled}
+    text = ngettext(
+        "Consent withdrawn; %(count)d pending message cancelled.",
+        "Consent withdrawn; %(count)d pending messages cancelled.",
+        cancelled,
     )
+    messages.success(request, text % {"count": cancelled})
     return redirect("web:customer", pk=customer.pk)

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET, require_POST
 from alphasms.cli_text import use_language
 from alphasms.credentials import store
 from alphasms.messaging.gateways.errors import GatewayMisconfigured
-from alphasms.messaging.services.send_test import SendTestInputError, send_test
+from alphasms.messaging.services.send_test import SendTestInputError, misconfiguration, send_test
 from alphasms.web.roles import Area, area_view
 from alphasms.web.services import settings_gateways as service
 
@@ -153,16 +153,18 @@ def test_view(request: HttpRequest) -> HttpResponse:
         with use_language(get_language()):
             outcome = send_test(slug, form.cleaned_data["to"])
     except SendTestInputError as exc:
-        if exc.en:
-            form.add_error("to" if exc.field == "to" else None, exc.en if english else exc.de)
+        if exc.en:  # the headline, then each reason as an error of its own (shown as a list)
+            field = "to" if exc.field == "to" else None
+            for error in [exc.headline_en, *exc.hints_en] if english else [exc.headline_de, *exc.hints_de]:
+                form.add_error(field, error)
         if request.headers.get("HX-Request"):  # htmx swaps only 2xx answers: the error goes in the result
-            sentence = " ".join(str(e) for errors in form.errors.values() for e in errors)
-            result = {"accepted": False, "code": "input", "sentence": sentence}
+            errors = [str(e) for errors in form.errors.values() for e in errors]
+            result = {"accepted": False, "code": "input", "sentence": errors[0], "hints": errors[1:]}
             return render(request, "web/settings/_test_result.html", {"result": result, "slug": slug})
         return _page(request, 400, {("test", slug): form})
     except GatewayMisconfigured as exc:
-        sentence = _("Setting missing or wrong: %(detail)s") % {"detail": exc}
-        result = {"accepted": False, "code": "misconfigured", "sentence": sentence}
+        de, en = misconfiguration(exc)
+        result = {"accepted": False, "code": "misconfigured", "sentence": en if english else de}
     else:
         result = {
             "accepted": outcome.accepted,

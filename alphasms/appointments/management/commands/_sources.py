@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alphasms.appointments.csvparse import CsvFormatError
+from alphasms.appointments.ical_repair import german_message
 from alphasms.cli_text import t
 from alphasms.commands import UsageError, shown
 from alphasms.messaging.gateways.http import redact_url
@@ -297,16 +298,19 @@ def redacted_logs(source: Source) -> Iterator[None]:
 
 def calendar_error(source: Source, exc: Exception) -> UsageError:
     """A CalendarError (English detail from the reader) as a UsageError in the user's language."""
-    detail = shown(str(exc))
+    detail, detail_de = shown(str(exc)), shown(german_message(str(exc)))
     if source.url:
-        detail = detail.replace(source.url, source.name)
+        detail, detail_de = (
+            detail.replace(source.url, source.name),
+            detail_de.replace(source.url, source.name),
+        )
     hint_de = hint_en = ""
     if source.data.lstrip()[:1] == b"<":
         hint_de = " – das ist eine Webseite, keine .ics-Datei: die iCal-Adresse des Kalenders angeben"
         hint_en = " – this is a web page, not an .ics file: use the calendar's iCal address"
     return UsageError(
         t(
-            f"{source.name}: Kalender nicht lesbar: {detail}{hint_de}",
+            f"{source.name}: Kalender nicht lesbar: {detail_de}{hint_de}",
             f"{source.name}: calendar unreadable: {detail}{hint_en}",
         )
     )

@@ -15,7 +15,7 @@ from django.core.management.base import CommandParser
 
 from alphasms.cli_text import cli_language, t
 from alphasms.commands import AlphaCommand, UsageError, shown
-from alphasms.messaging.phone import FLAG_MESSAGES, to_e164
+from alphasms.messaging.phone import FLAG_MESSAGES, TYPE_LABELS, to_e164
 
 
 class Command(AlphaCommand):
@@ -71,7 +71,8 @@ class Command(AlphaCommand):
             self.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2))
         else:
             sms = t("SMS möglich", "SMS possible") if result.sms_ok else t("keine SMS", "no SMS")
-            self.stdout.write(f"{result.e164 or '-'}  {result.type}  {sms}")
+            kind = TYPE_LABELS.get(result.type, (result.type, result.type))[language]
+            self.stdout.write(f"{result.e164 or '–'}  {kind}  {sms}")
             for message in flag_messages:
                 self.stdout.write(f"  • {message}")
         if result.e164 is None:

@@ -21,7 +21,7 @@ from django.core.management.base import CommandParser
 from django.db import transaction
 
 from alphasms.appointments.services.planning import plan, render_with_replacements
-from alphasms.cli_text import cli_language, t
+from alphasms.cli_text import cli_language, t, tn
 from alphasms.commands import AlphaCommand, local_time_text, parse_until
 from alphasms.messaging.models import CLAIMABLE, MessageStatus, OutboundMessage
 from alphasms.messaging.money import amount_text, format_total
@@ -156,8 +156,12 @@ class Command(AlphaCommand):
         locale = cli_language()
         money = ", ".join(format_total(micros, code, locale) for code, micros in costs.items()) or "–"
         self.stdout.write(
-            t(
-                f"{len(items)} Nachricht(en), davon {len(sms)} SMS mit {part_count} Teilen; Kosten {money}.",
-                f"{len(items)} message(s), {len(sms)} SMS with {part_count} parts; cost {money}.",
+            tn(
+                len(items),
+                ("{count} Nachricht", "{count} Nachrichten"),
+                ("{count} message", "{count} messages"),
             )
+            + t(f", davon {len(sms)} SMS mit ", f", {len(sms)} SMS with ")
+            + tn(part_count, ("{count} Teil", "{count} Teilen"), ("{count} part", "{count} parts"))
+            + t(f"; Kosten {money}.", f"; cost {money}.")
         )

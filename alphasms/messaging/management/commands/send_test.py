@@ -17,7 +17,13 @@ from alphasms.cli_text import t
 from alphasms.commands import AlphaCommand, UsageError
 from alphasms.messaging.gateways.errors import GatewayMisconfigured
 from alphasms.messaging.gateways.registry import GATEWAYS
-from alphasms.messaging.services.send_test import DEFAULT_TEXT, SendTestInputError, diagnosis, send_test
+from alphasms.messaging.services.send_test import (
+    DEFAULT_TEXT,
+    SendTestInputError,
+    diagnosis,
+    misconfiguration,
+    send_test,
+)
 
 __all__ = ["DEFAULT_TEXT", "Command", "diagnosis"]
 
@@ -38,9 +44,7 @@ class Command(AlphaCommand):
         except SendTestInputError as exc:
             raise UsageError(t(f"--{exc.field}: {exc.de}", f"--{exc.field}: {exc.en}")) from None
         except GatewayMisconfigured as exc:
-            raise UsageError(
-                t(f"Einstellung fehlt oder ist falsch: {exc}", f"Setting missing or wrong: {exc}")
-            ) from None
+            raise UsageError(t(*misconfiguration(exc))) from None
         if not outcome.accepted:
             self.stderr.write(
                 t(f"Fehlgeschlagen ({outcome.code}). {outcome.de}", f"Failed ({outcome.code}). {outcome.en}")

@@ -18,7 +18,7 @@ from django.core.management.base import CommandParser
 
 from alphasms.cli_text import cli_language, t
 from alphasms.commands import AlphaCommand, UsageError, shown
-from alphasms.messaging.encoding import analyse, smart_replace
+from alphasms.messaging.encoding import analyse, reason_de, smart_replace
 from alphasms.messaging.models import SmsPrice
 from alphasms.messaging.money import amount_text, format_price
 
@@ -77,9 +77,9 @@ class Command(AlphaCommand):
             raise UsageError(
                 t(
                     "TEXT ist leer – den Text der SMS in Anführungszeichen angeben, z. B. "
-                    "alphasms sms info \"Ihr Termin morgen um 9 Uhr\".",
+                    'alphasms sms info "Ihr Termin morgen um 9 Uhr".',
                     "TEXT is empty – give the SMS text in quotes, e.g. "
-                    "alphasms sms info \"Your appointment tomorrow at 9\".",
+                    'alphasms sms info "Your appointment tomorrow at 9".',
                 )
             )
         text, replacements = smart_replace(options["text"]) if options["smart"] else (options["text"], ())
@@ -116,7 +116,7 @@ class Command(AlphaCommand):
         for r in replacements:
             self.stdout.write(
                 t(
-                    f"ersetzt: {r.original!r} → {r.replacement!r} ({r.reason})",
+                    f"ersetzt: {r.original!r} → {r.replacement!r} ({reason_de(r.reason)})",
                     f"replaced: {r.original!r} → {r.replacement!r} ({r.reason})",
                 )
             )

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from alphasms.cli_text import t
+from alphasms.cli_text import t, tn
 from alphasms.vendor_server.commands import VendorCommand
 from alphasms.vendor_server.models import SupportCase
 from alphasms.vendor_server.services.support import case_dict
@@ -35,4 +35,6 @@ class Command(VendorCommand):
                 )
             )
             self.stdout.write(f"{row['case']}  {row['size_bytes']} B  {state}")
-        self.stdout.write(t(f"{len(rows)} Fall/Fälle.", f"{len(rows)} case(s)."))
+        self.stdout.write(
+            tn(len(rows), ("{count} Fall.", "{count} Fälle."), ("{count} case.", "{count} cases."))
+        )

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from alphasms.cli_text import t
+from alphasms.cli_text import tn
 from alphasms.commands import EXIT_NOTHING_TO_DO
 from alphasms.vendor_server.commands import VendorCommand
 from alphasms.vendor_server.services.support import purge_cases
@@ -30,10 +30,15 @@ class Command(VendorCommand):
             self.print_json({"deleted": deleted})
         else:
             self.stdout.write(
-                t(
-                    f"{len(deleted)} abgelaufene Support-Sicherung(en) gelöscht: {', '.join(deleted) or '–'}",
-                    f"{len(deleted)} expired support backup(s) deleted: {', '.join(deleted) or '–'}",
+                tn(
+                    len(deleted),
+                    (
+                        "{count} abgelaufene Support-Sicherung gelöscht",
+                        "{count} abgelaufene Support-Sicherungen gelöscht",
+                    ),
+                    ("{count} expired support backup deleted", "{count} expired support backups deleted"),
                 )
+                + f": {', '.join(deleted) or '–'}"
             )
         if not deleted:
             sys.exit(EXIT_NOTHING_TO_DO)

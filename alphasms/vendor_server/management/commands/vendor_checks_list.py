@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from alphasms.cli_text import t
+from alphasms.cli_text import t, tn
 from alphasms.commands import UsageError, shown
 from alphasms.vendor_server.commands import VendorCommand
 from alphasms.vendor_server.periods import month_bounds
@@ -50,4 +50,10 @@ class Command(VendorCommand):
             self.stdout.write(
                 f"{row['checked_at']}  {who}  {row['client_version']}  {row['os']}  {row['client_ip'] or '-'}"
             )
-        self.stdout.write(t(f"{len(rows)} Update-Prüfung(en).", f"{len(rows)} update check(s)."))
+        self.stdout.write(
+            tn(
+                len(rows),
+                ("{count} Update-Prüfung.", "{count} Update-Prüfungen."),
+                ("{count} update check.", "{count} update checks."),
+            )
+        )

@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from alphasms.cli_text import t
+from alphasms.cli_text import t, tn
 from alphasms.commands import EXIT_NOTHING_TO_DO
 from alphasms.vendor_server.commands import VendorCommand
 from alphasms.vendor_server.conf import vendor_settings
@@ -33,10 +33,12 @@ class Command(VendorCommand):
             self.print_json({"deleted": deleted, "retention_days": retention.days})
         else:
             self.stdout.write(
-                t(
-                    f"{deleted} Update-Prüfung(en) gelöscht (älter als {retention.days} Tage).",
-                    f"{deleted} update check(s) deleted (older than {retention.days} days).",
+                tn(
+                    deleted,
+                    ("{count} Update-Prüfung gelöscht", "{count} Update-Prüfungen gelöscht"),
+                    ("{count} update check deleted", "{count} update checks deleted"),
                 )
+                + t(f" (älter als {retention.days} Tage).", f" (older than {retention.days} days).")
             )
         if not deleted:
             sys.exit(EXIT_NOTHING_TO_DO)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import CommandParser
 
-from alphasms.cli_text import t
+from alphasms.cli_text import t, tn
 from alphasms.vendor_server.commands import VendorCommand
 from alphasms.vendor_server.management.commands.vendor_checks_list import month_option
 from alphasms.vendor_server.services.checks import active_licences
@@ -35,8 +35,15 @@ class Command(VendorCommand):
                 f"{row['check_count']}×  {validity}  {row['licence_number'][:24]}…"
             )
         self.stdout.write(
-            t(
-                f"{len(rows)} aktive Lizenz(en) im {options['month']}.",
-                f"{len(rows)} active licence(s) in {options['month']}.",
+            tn(
+                len(rows),
+                (
+                    "{count} aktive Lizenz im " + options["month"] + ".",
+                    "{count} aktive Lizenzen im " + options["month"] + ".",
+                ),
+                (
+                    "{count} active licence in " + options["month"] + ".",
+                    "{count} active licences in " + options["month"] + ".",
+                ),
             )
         )
