@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
+from collections.abc import Mapping
 
 import phonenumbers
 from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from alphasms.appointments.folding import MAX_LENGTH as SEARCH_KEY_LENGTH
@@ -347,6 +349,40 @@ class UnknownOutcomePolicy(models.TextChoices):
     HOLD = "hold", _("für das Team zurückhalten")
 
 
+# Longest template texts a rule accepts (characters of the template as typed, placeholders included).
+# SMS 1,600: ten concatenated GSM-7 parts hold 10 × 153 = 1,530 septets (3GPP TS 23.040), and 1,600 is
+# the longest body the large gateways take at all (Twilio's documented limit); a reminder above that is
+# a mistake that costs ten or more parts per customer. E-mail 20,000: a long letter, far beyond any
+# reminder. Subject 200: RFC 5322 recommends lines of at most 78 characters; mail clients show ~60.
+# The caps also bound the work of the editor's live preview and lint (security review: ReDoS).
+SMS_BODY_MAX_CHARS = 1_600
+EMAIL_BODY_MAX_CHARS = 20_000
+SUBJECT_MAX_CHARS = 200
+
+
+def template_length_errors(
+    channel: str, templates: dict[str, str], labels: Mapping[str, object] | None = None
+) -> dict[str, str]:
+    """Field name → error for each template in ``templates`` (field name → text) longer than its cap:
+    ``subject_template*`` ``SUBJECT_MAX_CHARS``, ``body_template*`` ``SMS_BODY_MAX_CHARS`` for
+    ``channel`` "sms" else ``EMAIL_BODY_MAX_CHARS``. ``labels`` names the fields in the message
+    (default: the model's verbose names). Empty when every text fits."""
+    errors: dict[str, str] = {}
+    for name, text in templates.items():
+        if name.startswith("subject"):
+            cap = SUBJECT_MAX_CHARS
+        else:
+            cap = SMS_BODY_MAX_CHARS if channel == Channel.SMS else EMAIL_BODY_MAX_CHARS
+        if len(text) > cap:
+            label = str(
+                (labels or {}).get(name) or getattr(ReminderRule._meta.get_field(name), "verbose_name", name)
+            )
+            errors[name] = gettext(
+                "%(field)s: %(length)s Zeichen – höchstens %(cap)s erlaubt. Bitte den Text kürzen."
+            ) % {"field": label, "length": len(text), "cap": cap}
+    return errors
+
+
 class ReminderRule(models.Model):
     """When and how to remind: ``offset_s`` seconds before the start, on one channel, with a template.
 
@@ -398,10 +434,15 @@ class ReminderRule(models.Model):
         return "de", self.subject_template, self.body_template
 
     def clean(self) -> None:
-        """Reject unknown placeholders at save time (see ``alphasms.messaging.templates``)."""
+        """Reject templates longer than their cap (``template_length_errors``) and unknown placeholders
+        at save time (see ``alphasms.messaging.templates``)."""
         from alphasms.messaging.templates import TemplateError, validate_template
 
-        for name in ("body_template", "subject_template", "body_template_en", "subject_template_en"):
+        names = ("body_template", "subject_template", "body_template_en", "subject_template_en")
+        too_long = template_length_errors(self.channel, {n: getattr(self, n) for n in names})
+        if too_long:
+            raise ValidationError(too_long)
+        for name in names:
             try:
                 validate_template(getattr(self, name))
             except TemplateError as exc:

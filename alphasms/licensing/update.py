@@ -27,6 +27,7 @@ import platform
 import re
 import sys
 import tempfile
+import time
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -366,6 +367,27 @@ def _pool(timeout_s: float) -> urllib3.PoolManager:
     )
 
 
+def read_within(response: urllib3.BaseHTTPResponse, limit: int, deadline: float) -> bytes:
+    """The body of ``response`` (opened with ``preload_content=False``), at most ``limit`` + 1 bytes
+    (one more than allowed, so the caller sees it is too large), read in chunks before ``deadline``
+    (``time.monotonic()`` seconds). Each read waits at most until the deadline, so a server trickling
+    one byte at a time cannot stretch a per-read timeout into minutes (security review). Raises
+    ``urllib3.exceptions.TimeoutError`` (an ``HTTPError``) at the deadline."""
+    body = bytearray()
+    while len(body) <= limit:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise urllib3.exceptions.TimeoutError("answer not complete before the deadline")
+        sock = getattr(getattr(response, "connection", None), "sock", None)
+        if sock is not None:
+            sock.settimeout(remaining)
+        chunk = response.read1(min(64 * 1024, limit + 1 - len(body)))
+        if not chunk:
+            break
+        body += chunk
+    return bytes(body)
+
+
 def _unreachable(url: str, exc: Exception) -> VendorUnreachable:
     detail = type(exc).__name__
     return VendorUnreachable(
@@ -383,6 +405,8 @@ def run_update_check(
     after showing :func:`preview_update_request` (settings page button, ``alphasms update check``);
     pass that ``preview`` so exactly what was shown is sent (its URL is checked again).
 
+    ``timeout_s`` bounds the whole exchange (seconds, monotonic), not each read.
+
     Side effects: one HTTPS POST of :func:`build_update_request` (JSON) to :func:`update_check_url`; on
     success one ``AcceptedManifest`` row (the new rollback floor). Raises :class:`VendorUrlRefused`,
     :class:`VendorUnreachable`, :class:`VendorAnswerError` or the manifest errors of
@@ -394,6 +418,7 @@ def run_update_check(
     if tuple(payload) != REQUEST_FIELDS:  # never more (or other) fields than the four shown
         raise ValueError(f"update check payload must have exactly the fields {REQUEST_FIELDS}")
     body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+    deadline = time.monotonic() + timeout_s  # the whole exchange, not each read
     try:
         response = _pool(timeout_s).request(
             "POST",
@@ -404,7 +429,7 @@ def run_update_check(
             preload_content=False,
         )
         try:
-            raw = response.read(MAX_MANIFEST_BYTES + 1)
+            raw = read_within(response, MAX_MANIFEST_BYTES, deadline)
         finally:
             response.release_conn()
     except urllib3.exceptions.HTTPError as exc:
@@ -450,6 +475,7 @@ def download_update(manifest: Manifest, directory: Path, *, timeout_s: float = 3
     """Download ``manifest.download_url`` into ``directory`` and return the file, only if its SHA-256
     equals the signed ``manifest.sha256``; otherwise the file is deleted and
     :class:`DownloadHashMismatch` raised. The URL must be https (http only on loopback).
+    ``timeout_s`` bounds the whole download (seconds, monotonic), not each read.
 
     Side effects: one HTTPS GET; a file in ``directory`` (written under a temporary name, renamed when
     verified). Raises :class:`VendorUrlRefused`, :class:`DownloadFailed`, :class:`DownloadHashMismatch`.
@@ -462,14 +488,17 @@ def download_update(manifest: Manifest, directory: Path, *, timeout_s: float = 3
     temp = Path(temp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            response = _pool(timeout_s).request("GET", url, redirect=False, preload_content=False)
+            deadline = time.monotonic() + timeout_s  # the whole download, not each read
+            response = _pool(min(timeout_s, TIMEOUT_S)).request(
+                "GET", url, redirect=False, preload_content=False
+            )
             try:
                 if response.status != 200:
                     raise DownloadFailed(
                         f"Download von {url}: HTTP {response.status} – später erneut versuchen.",
                         f"download from {url}: HTTP {response.status} – try again later.",
                     )
-                for chunk in response.stream(64 * 1024):
+                while chunk := read_within(response, 64 * 1024 - 1, deadline):
                     size += len(chunk)
                     if size > MAX_DOWNLOAD_BYTES:
                         raise DownloadFailed(

@@ -38,6 +38,7 @@ import ipaddress
 import json
 import re
 import secrets
+import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -60,6 +61,7 @@ from alphasms.licensing.envelope import (
     public_key_from_text,
     verify_envelope,
 )
+from alphasms.licensing.update import read_within
 from alphasms.privacy.audit import audit
 from alphasms.privacy.models import AuditAction
 from alphasms.support.models import DeletionReason, SupportCase
@@ -556,8 +558,13 @@ def _request(
         response = _http().request(
             method, url, body=body, headers=dict(headers or {}), redirect=False, preload_content=False
         )
-        data = response.read(MAX_ANSWER_BYTES + 1, decode_content=True)
-        response.release_conn()
+        # The answer's body within TIMEOUT_S in all, not per read (a trickling server); counted from
+        # the answer's headers, so a slow upload of the backup itself is not cut short.
+        deadline = time.monotonic() + TIMEOUT_S
+        try:
+            data = read_within(response, MAX_ANSWER_BYTES, deadline)
+        finally:
+            response.release_conn()
     except urllib3.exceptions.HTTPError as exc:
         raise VendorUnreachable(
             t(

@@ -24,8 +24,9 @@ from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
-from alphasms.appointments.models import Channel, Location, ReminderRule
+from alphasms.appointments.models import Channel, Location, ReminderRule, template_length_errors
 from alphasms.appointments.services.planning import rule_state
 from alphasms.appointments.services.rule_changes import RuleChangeResult, replan_rule
 from alphasms.messaging.encoding import CONCAT_UNITS, SINGLE_UNITS, analyse, smart_replace
@@ -36,6 +37,13 @@ from alphasms.messaging.templates import PLACEHOLDERS, ReminderContext, Template
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 SAMPLE_NAMES = {"de": ("Jörg", "Bäcker"), "en": ("Emily", "Clarke")}
 SAMPLE_TIME = dt.time(10, 30)
+# The editor's labels (views/rules.py RuleForm), so a length error names the field as the page does.
+_FIELD_LABELS = {
+    "subject_template": _lazy("Subject (e-mail), German"),
+    "body_template": _lazy("Text, German"),
+    "subject_template_en": _lazy("Subject (e-mail), English"),
+    "body_template_en": _lazy("Text, English"),
+}
 
 
 @dataclass(frozen=True)
@@ -201,7 +209,19 @@ def _sample(rule: ReminderRule, language: str, location: Location | None, price:
 
 def preview(rule: ReminderRule) -> Preview:
     """The live preview of an unsaved ``rule`` (built from the editor's form; never saved). German
-    always, English when the rule has an English text. Raises nothing: template errors are shown."""
+    always, English when the rule has an English text. Raises nothing: template errors are shown, and
+    a template above its cap (``appointments.models.template_length_errors``) is refused with an
+    error naming the field, the length and the cap, before anything is rendered."""
+    too_long = template_length_errors(
+        rule.channel,
+        {
+            n: getattr(rule, n)
+            for n in ("body_template", "body_template_en", "subject_template", "subject_template_en")
+        },
+        labels=_FIELD_LABELS,
+    )
+    if too_long:  # refused before rendering or linting: the caps also bound the preview's work
+        return Preview(rule.channel, [Sample("de", error=" ".join(too_long.values()))])
     location = Location.objects.order_by("pk").first()
     price = _price(location) if rule.channel == Channel.SMS else None
     languages = ["de", "en"] if rule.body_template_en.strip() else ["de"]
