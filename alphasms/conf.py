@@ -172,8 +172,27 @@ class AppSettings:
         The environment wins over the store, so deployments configured by environment are unchanged.
         A new gateway needs no edit of settings.py; its variables are documented in its README and
         README.md. :meth:`gateway_setting_source` says where a value came from.
+
+        A stored URL (``…_URL``) must pass ``credentials.url_guard.check_gateway_url`` (https, public
+        host unless allowed by ALPHASMS_ALLOWED_PRIVATE_HOSTS) each time it is read; otherwise this raises
+        ``GatewayMisconfigured`` naming the setting, so nothing is sent there (DESIGN.md invariant 8).
         """
-        return self.gateway_setting_source(name)[1]
+        source, value = self.gateway_setting_source(name)
+        if source == "store":
+            from alphasms.credentials.url_guard import check_gateway_url, is_url_setting
+
+            if is_url_setting(name):
+                from alphasms.messaging.gateways.errors import GatewayMisconfigured
+                from alphasms.messaging.gateways.http import BlockedAddress
+
+                try:
+                    check_gateway_url(name, value, self.ALLOWED_PRIVATE_HOSTS)
+                except BlockedAddress:
+                    raise GatewayMisconfigured(
+                        f"ALPHASMS_{name} (stored under Settings → Gateways) is refused: it must be an "
+                        "https address of the provider on a public host. Store it again there, or clear it."
+                    ) from None
+        return value
 
     def gateway_setting_source(self, name: str) -> tuple[str, str]:
         """(source, value) of :meth:`gateway_setting`: source is ``settings``, ``file`` (via

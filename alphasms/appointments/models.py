@@ -358,6 +358,11 @@ class UnknownOutcomePolicy(models.TextChoices):
 SMS_BODY_MAX_CHARS = 1_600
 EMAIL_BODY_MAX_CHARS = 20_000
 SUBJECT_MAX_CHARS = 200
+#: The error of a template above its cap. An English msgid (unlike this module's German model labels):
+#: the web app's catalog (``alphasms.web.i18n``, which reads ``alphasms/web`` only) holds it because
+#: ``web/services/rules.py`` marks the same text (``TEMPLATE_TOO_LONG_MSGID``; a test keeps them equal),
+#: so the admin, the rule editor and its preview show it in German and in English.
+TEMPLATE_TOO_LONG = "%(field)s: %(length)s characters – at most %(cap)s allowed. Please shorten the text."
 
 
 def template_length_errors(
@@ -377,9 +382,7 @@ def template_length_errors(
             label = str(
                 (labels or {}).get(name) or getattr(ReminderRule._meta.get_field(name), "verbose_name", name)
             )
-            errors[name] = gettext(
-                "%(field)s: %(length)s Zeichen – höchstens %(cap)s erlaubt. Bitte den Text kürzen."
-            ) % {"field": label, "length": len(text), "cap": cap}
+            errors[name] = gettext(TEMPLATE_TOO_LONG) % {"field": label, "length": len(text), "cap": cap}
     return errors
 
 

@@ -22,7 +22,7 @@ from django import forms
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -38,6 +38,10 @@ _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 SAMPLE_NAMES = {"de": ("Jörg", "Bäcker"), "en": ("Emily", "Clarke")}
 SAMPLE_TIME = dt.time(10, 30)
 # The editor's labels (views/rules.py RuleForm), so a length error names the field as the page does.
+#: Marks ``appointments.models.TEMPLATE_TOO_LONG`` for the web app's catalog (same text; a test checks).
+TEMPLATE_TOO_LONG_MSGID = gettext_noop(
+    "%(field)s: %(length)s characters – at most %(cap)s allowed. Please shorten the text."
+)
 _FIELD_LABELS = {
     "subject_template": _lazy("Subject (e-mail), German"),
     "body_template": _lazy("Text, German"),

@@ -3,8 +3,9 @@ from and the value masked (DESIGN.md invariant 8), and the stored credentials th
 
 Values never leave this module unmasked: a secret setting is shown as ``mask(value)`` (last 4
 characters of long values only) whatever its source; a plain setting (a URL, a sender, a mode) is shown
-as it is. The stored value itself is never read back for display (``credentials.store.describe`` masks
-from the stored hint).
+as it is, except that URLs lose user info, query values and key-like path segments
+(``credentials.url_guard.shown_value``). The stored value itself is never read back for display
+(``credentials.store.describe`` masks from the stored hint).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from django.utils.module_loading import import_string
 
 from alphasms.conf import app_settings
-from alphasms.credentials import store
+from alphasms.credentials import store, url_guard
 from alphasms.messaging.gateways.base import Gateway, GatewaySetting
+from alphasms.messaging.gateways.http import BlockedAddress
 from alphasms.messaging.gateways.registry import GATEWAYS
 
 #: Registered only for application tests; shown when it is the active gateway, else left out.
@@ -61,6 +63,11 @@ class GatewayRow:
     def configured(self) -> bool:
         return not self.missing
 
+    @property
+    def has_url_setting(self) -> bool:
+        """The gateway reads an address (``…_URL``): the page explains the https rule for it."""
+        return any(url_guard.is_url_setting(row.name) for row in self.settings)
+
 
 def gateway_class(slug: str) -> type[Gateway]:
     """The class registered under ``slug`` (KeyError when unknown)."""
@@ -81,7 +88,7 @@ def shown_slugs() -> list[str]:
 
 def _row(spec: GatewaySetting, stored: dict[str, store.StoredInfo]) -> SettingRow:
     source, value = app_settings.gateway_setting_source(spec.name)
-    shown = store.mask(value) if spec.secret else value
+    shown = store.mask(value) if spec.secret else url_guard.shown_value(value)
     return SettingRow(
         name=spec.name,
         env_name=f"ALPHASMS_{spec.name}",
@@ -128,3 +135,43 @@ def scrub(text: str, secrets: list[str]) -> str:
         if secret:
             text = text.replace(secret, store.mask(secret))
     return text
+
+
+def url_refusal(slug: str, name: str, value: str) -> tuple[str, str] | None:
+    """(German, English) reason why the owner may not store ``value`` for the URL setting ``name`` of
+    gateway ``slug``, or None when it may be stored (or ``name`` holds no URL).
+
+    Refused: anything but an https URL of a public host (``url_guard.check_gateway_url``; an admin
+    allows private hosts with ALPHASMS_ALLOWED_PRIVATE_HOSTS), and any URL while one of the gateway's
+    secrets comes from the settings file or the environment — the owner could otherwise send an
+    admin's key to a host of their choosing (DESIGN.md invariant 8)."""
+    if not url_guard.is_url_setting(name):
+        return None
+    try:
+        url_guard.check_gateway_url(name, value, app_settings.ALLOWED_PRIVATE_HOSTS)
+    except BlockedAddress as exc:
+        return exc.user_message, str(exc)
+    for spec in declared_settings(slug):
+        source = app_settings.gateway_setting_source(spec.name)[0] if spec.secret else ""
+        if source and source != "store":
+            return (
+                f"ALPHASMS_{name} kann hier nicht geändert werden, solange ALPHASMS_{spec.name} aus der "
+                "Umgebung oder der Einstellungsdatei kommt: ein Administrator setzt beide dort.",
+                f"ALPHASMS_{name} cannot be changed here while ALPHASMS_{spec.name} comes from the "
+                "environment or the settings file: an admin sets both there.",
+            )
+    return None
+
+
+def clear_secrets_after_url_change(slug: str, name: str, old: str, actor: str) -> list[str]:
+    """After the URL setting ``name`` of ``slug`` was stored with a value other than ``old`` (the
+    previously stored one, "" if none): delete the gateway's stored secrets, so a key entered for one
+    address never goes to another one; the owner enters them again. Returns the deleted setting names
+    (``ALPHASMS_…``); empty when ``name`` holds no URL or the value did not change."""
+    if not url_guard.is_url_setting(name) or store.stored_value(name) == old:
+        return []
+    return [
+        f"ALPHASMS_{spec.name}"
+        for spec in declared_settings(slug)
+        if spec.secret and store.clear_secret(spec.name, actor)
+    ]

@@ -12,6 +12,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import messages
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, gettext_lazy
@@ -123,15 +124,32 @@ def credential_view(request: HttpRequest) -> HttpResponse:
     if not value.strip():
         form.add_error("value", _("Enter the new value, or use “Clear” to delete the stored one."))
         return _page(request, 400, {("credential", slug): form})
+    english = (get_language() or "").startswith("en")
+    refusal = service.url_refusal(slug, name, value)
+    if refusal is not None:  # DESIGN.md invariant 8: https and a public host, checked before storing
+        form.add_error("value", refusal[1] if english else refusal[0])
+        return _page(request, 400, {("credential", slug): form})
     try:
-        info = store.set_secret(name, value, actor)
+        with transaction.atomic():
+            old = store.stored_value(name)
+            info = store.set_secret(name, value, actor)
+            cleared = service.clear_secrets_after_url_change(slug, name, old, actor)
     except store.SecretStoreError as exc:
-        form.add_error("value", exc.en if (get_language() or "").startswith("en") else exc.de)
+        form.add_error("value", exc.en if english else exc.de)
         return _page(request, 400, {("credential", slug): form})
     messages.success(
         request,
         _("ALPHASMS_%(name)s stored encrypted (%(masked)s).") % {"name": name, "masked": info.masked},
     )
+    if cleared:
+        messages.warning(
+            request,
+            _(
+                "The address changed, so the stored keys of this gateway were deleted (%(names)s): "
+                "enter them again."
+            )
+            % {"names": ", ".join(cleared)},
+        )
     return redirect("web:settings_gateways")
 
 
