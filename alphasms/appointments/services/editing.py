@@ -29,7 +29,7 @@ from alphasms.appointments.services.planning import (
 from alphasms.conf import app_settings
 from alphasms.messaging.encoding import analyse
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
-from alphasms.messaging.services.lifecycle import cancel_pending, set_status
+from alphasms.messaging.services.lifecycle import cancel_pending, transition
 from alphasms.privacy.audit import audit
 from alphasms.privacy.models import AuditAction
 from alphasms.privacy.services import has_consent
@@ -76,8 +76,10 @@ def plan_appointment(
             or message.customer_id != appointment.customer_id
         )
         if message.status in PENDING and changed:
-            done = replan(message, now)
-            replanned, cancelled = replanned + done, cancelled + (1 - done)
+            # replan writes only while the message is still pending as read: one a worker claimed
+            # meanwhile is neither re-planned nor cancelled here (its send-time check does it).
+            replanned += replan(message, now)
+            cancelled += int(message.status == MessageStatus.CANCELLED)
         elif message.status == MessageStatus.CANCELLED and _passed_to_new_person(message, now):
             replanned += reassign(message, now)
     return PlanResult(created=_create_missing(appointment, now), replanned=replanned, cancelled=cancelled)
@@ -205,9 +207,10 @@ def _revive(message: OutboundMessage, now: dt.datetime) -> int:
         if message.attempt_count
         else MessageStatus.PLANNED
     )
-    set_status(
+    done = transition(  # only while still cancelled (another request may have revived it meanwhile)
         message,
-        status,
+        from_statuses=(MessageStatus.CANCELLED,),
+        to=status,
         note=REACTIVATE_NOTE,
         at=now,
         subject=subject,
@@ -217,7 +220,7 @@ def _revive(message: OutboundMessage, now: dt.datetime) -> int:
         due_at=due_at,
         next_attempt_at=max(due_at, now.replace(microsecond=0)),
     )
-    return 1
+    return int(done)
 
 
 def mark_no_show(appointment: Appointment, actor: str, now: dt.datetime | None = None) -> int:

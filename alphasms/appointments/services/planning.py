@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -22,7 +23,7 @@ from alphasms.conf import app_settings
 from alphasms.messaging.encoding import Replacement, analyse, smart_replace
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage
 from alphasms.messaging.sender_id import SenderDecision, SenderIdError, choose_sender
-from alphasms.messaging.services.lifecycle import cancel_pending, set_status
+from alphasms.messaging.services.lifecycle import cancel_pending, in_batches, transition
 from alphasms.messaging.templates import ReminderContext, render
 from alphasms.privacy.models import Consent
 from alphasms.privacy.services import has_consent
@@ -218,6 +219,13 @@ def plan(now: dt.datetime | None = None, *, full: bool | None = None) -> PlanRes
     """Create missing messages, re-plan pending ones whose appointment moved, cancel pending ones whose
     appointment was cancelled. Safe to run concurrently and repeatedly (unique constraint).
 
+    Concurrent with the worker's claim: the pending messages are read first, outside any transaction,
+    and each change is a ``lifecycle.transition`` that writes only while the message is still in the
+    status it was read in, so one claimed meanwhile stays ``sending`` (DESIGN.md invariant 3) and the
+    worker's send-time check re-plans or cancels it (invariant 2). The writes go in short batches
+    (``lifecycle.in_batches``: on SQLite one transaction per batch), never one transaction over the
+    whole run, so a claim waits at most one batch.
+
     Incremental (``planning_scope``): only appointments changed since the last run and those new to
     the horizon are looked at — tens of milliseconds with nothing changed — with a full sweep when one
     is due (``full`` None), always (True), or only when an incremental run would be wrong (False)."""
@@ -232,13 +240,12 @@ def plan(now: dt.datetime | None = None, *, full: bool | None = None) -> PlanRes
     moved = scope.messages(OutboundMessage.objects.filter(status__in=PENDING)).exclude(
         occurrence_start_at=F("appointment__start_at")
     )
-    for message in moved.select_related("appointment__location", "appointment__customer", "rule"):
-        replanned += replan(message, now)
+    related = ("appointment__location", "appointment__customer", "rule")
+    replanned += in_batches(moved.select_related(*related), lambda message: replan(message, now))
     reassigned = scope.messages(OutboundMessage.objects.filter(status__in=PENDING)).exclude(
         customer_id=F("appointment__customer_id")
     )
-    for message in reassigned.select_related("appointment__location", "appointment__customer", "rule"):
-        replanned += reassign(message, now)
+    replanned += in_batches(reassigned.select_related(*related), lambda message: reassign(message, now))
     replanned += _revive_for_new_person(now, scope)
     created = 0
     for rule in ReminderRule.objects.filter(active=True):
@@ -315,19 +322,24 @@ def _revive_for_new_person(now: dt.datetime, scope: Scope | None = None) -> int:
     )
     if scope is not None:
         cancelled = scope.messages(cancelled)
-    revived = 0
-    for message in cancelled:
+
+    def revive(message: OutboundMessage) -> int:
         person = message.appointment.customer
         assert person is not None
         if recipient_for(message.appointment, message.channel) and has_consent(person, message.channel):
-            revived += reassign(message, now)
-    return revived
+            return reassign(message, now)
+        return 0
+
+    return in_batches(cancelled, revive)
 
 
 def reassign(message: OutboundMessage, now: dt.datetime) -> int:
     """A pending message whose appointment now names another person (a calendar entry's title changed):
     cancel it when the person has no consent, no usable address or no longer exists, else re-address and
-    re-render it for them. Never sends the first person's text to the second. Returns 1 if re-planned."""
+    re-render it for them. Never sends the first person's text to the second. Returns 1 if re-planned.
+
+    Writes only while the message is still in the status it was read in (``lifecycle.transition``):
+    one claimed by a worker since is left to that worker's send-time check (returns 0)."""
     appointment, channel = message.appointment, message.channel
     person = appointment.customer
     recipient = recipient_for(appointment, channel) if person is not None else ""
@@ -337,33 +349,46 @@ def reassign(message: OutboundMessage, now: dt.datetime) -> int:
         or not recipient
         or not has_consent(person, channel)
     ):
-        set_status(
+        transition(
             message,
-            MessageStatus.CANCELLED,
+            from_statuses=(message.status,),
+            to=MessageStatus.CANCELLED,
             note="appointment now belongs to another person",
             lease_until=None,
         )
         return 0
-    message.customer, message.recipient = person, recipient
-    message.save(update_fields=["customer", "recipient"])
-    return replan(message, now)
+    return _replan(message, now, customer=person, recipient=recipient)
 
 
 def replan(message: OutboundMessage, now: dt.datetime) -> int:
     """Re-render and re-schedule a pending message whose appointment moved; cancel it if the new start
-    has passed. Returns 1 if re-planned, 0 if cancelled."""
+    has passed. Returns 1 if re-planned, 0 if cancelled — or if the message left the status it was read
+    in meanwhile (a worker claimed it; ``lifecycle.transition``), when nothing is written."""
     if message.appointment.customer_id != message.customer_id:
         return reassign(message, now)  # the entry names another person (or nobody) now
+    return _replan(message, now)
+
+
+def _replan(message: OutboundMessage, now: dt.datetime, **person: Any) -> int:
+    """``replan`` for the appointment's person; ``person`` (customer, recipient) re-addresses it too."""
     appointment = message.appointment
+    expected = (message.status,)
     if appointment.start_at <= now:
-        set_status(message, MessageStatus.CANCELLED, note="appointment moved into the past")
+        transition(
+            message,
+            from_statuses=expected,
+            to=MessageStatus.CANCELLED,
+            note="appointment moved into the past",
+            **person,
+        )
         return 0
     subject, body = render_texts(appointment, message.rule)
     due_at = due_instant(appointment, message.rule, now)
     info = analyse(body) if message.channel == Channel.SMS else None
-    set_status(
+    done = transition(
         message,
-        MessageStatus.PLANNED,
+        from_statuses=expected,
+        to=MessageStatus.PLANNED,
         note=f"appointment moved to {appointment.start_at:%Y-%m-%dT%H:%MZ}",
         subject=subject,
         body=body,
@@ -371,5 +396,6 @@ def replan(message: OutboundMessage, now: dt.datetime) -> int:
         occurrence_start_at=appointment.start_at,
         due_at=due_at,
         next_attempt_at=due_at,
+        **person,
     )
-    return 1
+    return int(done)
