@@ -51,7 +51,7 @@ def test_the_day_view_draws_the_first_appointments_and_links_the_rest_to_the_lis
     listed = _client().get(url).content.decode()
     assert "Person4" in listed and "Person5" in listed and "Person6" not in listed  # that day only
     german = _client("de").get("/appointments/day/", {"date": "2026-12-01"}).content.decode()
-    assert "2 weitere Termine – zur Liste" in german
+    assert "2 weitere Termine – Liste zeigen" in german
 
 
 def test_the_week_view_draws_a_few_per_day_with_counts(busy_tuesday, location, monkeypatch):
