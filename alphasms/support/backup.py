@@ -778,7 +778,7 @@ def _unpack(archive: Path, work: Path) -> tuple[dict[str, Any], Path]:
     if not isinstance(manifest, dict) or dump is None or manifest.get("format") != FORMAT:
         raise damaged
     declared = manifest.get("dump") or {}
-    if declared.get("name") != dump.name:
+    if not isinstance(declared, dict) or declared.get("name") != dump.name:
         raise damaged
     if declared.get("size_bytes") != dump.stat().st_size or declared.get("sha256") != sha256_file(dump):
         raise _refuse(
@@ -794,7 +794,8 @@ def check_schema(manifest: Mapping[str, Any], using: str = DEFAULT_DB_ALIAS) -> 
     from django.db.migrations.loader import MigrationLoader
 
     graph = MigrationLoader(None, ignore_no_migrations=True).graph
-    applied = {(app, name) for app, names in manifest.get("migrations", {}).items() for name in names}
+    migrations = _manifest_migrations(manifest)
+    applied = {(app, name) for app, names in migrations.items() for name in names}
     unknown = sorted(key for key in applied if key not in graph.nodes)
     if unknown:
         app, name = unknown[0]
@@ -835,26 +836,112 @@ def read_backup(
                 f"The backup is a {manifest.get('engine')} database, this install runs {engine} – "
                 "restore into the same kind of database only. Nothing was changed.",
             )
-        check_schema(manifest, using)
-        tables: Mapping[str, int] = manifest.get("tables") or {}
-        if engine == "sqlite":
-            check_sqlite_copy(dump)
-            with contextlib.closing(sqlite3.connect(f"file:{dump}?mode=ro", uri=True)) as db:
-                found = {name: db.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in tables}
-                present = set(sqlite_tables(db))
-            if set(tables) != present or any(found[name] != count for name, count in tables.items()):
-                raise _refuse(
-                    "Die Tabellen in der Sicherung passen nicht zu ihrem Manifest. Nichts wurde geändert.",
-                    "The tables in the backup do not match its manifest. Nothing was changed.",
-                )
-        else:
-            dumped = pg_dump_tables(dump, pg_environment(connection))
-            if not set(tables) <= dumped:
-                raise _refuse(
-                    "Dem Dump in der Sicherung fehlen Tabellen seines Manifests. Nichts wurde geändert.",
-                    "The dump in the backup lacks tables of its manifest. Nothing was changed.",
-                )
+        try:
+            _verify_contents(manifest, dump, engine, connection, using)
+        except (sqlite3.Error, TypeError, ValueError, AttributeError, KeyError) as exc:
+            # A manifest that lies in a way the checks above did not foresee: refused, never a crash.
+            raise _refuse(
+                f"Die Sicherung lässt sich nicht prüfen ({type(exc).__name__}: ihr Manifest passt nicht "
+                "zu ihrem Inhalt). Nichts wurde geändert.",
+                f"The backup cannot be verified ({type(exc).__name__}: its manifest does not match its "
+                "contents). Nothing was changed.",
+            ) from None
         yield VerifiedBackup(path, manifest, dump)
+
+
+_TABLES_MISMATCH = (
+    "Die Tabellen in der Sicherung passen nicht zu ihrem Manifest. Nichts wurde geändert.",
+    "The tables in the backup do not match its manifest. Nothing was changed.",
+)
+
+
+def _manifest_tables(manifest: Mapping[str, Any]) -> dict[str, int]:
+    """The manifest's ``tables`` ({table name: row count}); BackupRefused unless it is a mapping of
+    non-empty strings to non-negative integers."""
+    tables = manifest.get("tables")
+    if not isinstance(tables, dict) or not all(
+        isinstance(name, str) and name and type(count) is int and count >= 0 for name, count in tables.items()
+    ):
+        raise _refuse(
+            "Das Manifest der Sicherung ist beschädigt („tables“ ist keine Zuordnung Tabelle → Zeilenzahl). "
+            "Nichts wurde geändert.",
+            "The backup's manifest is damaged ('tables' is not a mapping of table → row count). "
+            "Nothing was changed.",
+        )
+    return tables
+
+
+def _manifest_migrations(manifest: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The manifest's ``migrations`` ({app label: [migration names]}); BackupRefused unless it is a
+    mapping of strings to lists of strings."""
+    migrations = manifest.get("migrations", {})
+    if not isinstance(migrations, dict) or not all(
+        isinstance(app, str) and isinstance(names, list) and all(isinstance(n, str) for n in names)
+        for app, names in migrations.items()
+    ):
+        raise _refuse(
+            "Das Manifest der Sicherung ist beschädigt („migrations“ ist keine Zuordnung App → Liste der "
+            "Migrationen). Nichts wurde geändert.",
+            "The backup's manifest is damaged ('migrations' is not a mapping of app → list of "
+            "migrations). Nothing was changed.",
+        )
+    return migrations
+
+
+def _check_manifest_ledger(manifest: Mapping[str, Any]) -> None:
+    """BackupRefused unless ``created_at`` is a string and ``ledger.entries`` a list of
+    ``[id, "…Z", kind, customer id]`` rows (the restore compares them with the live ledger)."""
+    ledger = manifest.get("ledger", {})
+    entries = ledger.get("entries", []) if isinstance(ledger, dict) else None
+    rows_ok = isinstance(entries, list) and all(
+        isinstance(row, list)
+        and len(row) == 4
+        and type(row[0]) is int
+        and isinstance(row[1], str)
+        and isinstance(row[2], str)
+        and type(row[3]) is int
+        for row in entries
+    )
+    if not rows_ok or not isinstance(manifest.get("created_at"), str):
+        raise _refuse(
+            "Das Manifest der Sicherung ist beschädigt („ledger“ oder „created_at“ hat nicht die erwartete "
+            "Form). Nichts wurde geändert.",
+            "The backup's manifest is damaged ('ledger' or 'created_at' is not of the expected shape). "
+            "Nothing was changed.",
+        )
+
+
+def _quoted(identifier: str) -> str:
+    """An SQL identifier in double quotes, inner quotes doubled (SQL standard; SQLite and PostgreSQL)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def _verify_contents(
+    manifest: Mapping[str, Any], dump: Path, engine: str, connection: BaseDatabaseWrapper, using: str
+) -> None:
+    """The schema, then the tables of ``dump`` against the manifest: the same set of tables and, for
+    SQLite, the same row count in each (only tables that exist are counted). Raises BackupRefused."""
+    check_schema(manifest, using)
+    tables = _manifest_tables(manifest)
+    _check_manifest_ledger(manifest)
+    if engine == "sqlite":
+        check_sqlite_copy(dump)
+        with contextlib.closing(sqlite3.connect(f"file:{dump}?mode=ro", uri=True)) as db:
+            present = set(sqlite_tables(db))
+            if set(tables) != present:
+                raise _refuse(*_TABLES_MISMATCH)
+            found = {
+                name: db.execute(f"SELECT COUNT(*) FROM {_quoted(name)}").fetchone()[0] for name in tables
+            }
+        if any(found[name] != count for name, count in tables.items()):
+            raise _refuse(*_TABLES_MISMATCH)
+    else:
+        dumped = pg_dump_tables(dump, pg_environment(connection))
+        if not set(tables) <= dumped:
+            raise _refuse(
+                "Dem Dump in der Sicherung fehlen Tabellen seines Manifests. Nichts wurde geändert.",
+                "The dump in the backup lacks tables of its manifest. Nothing was changed.",
+            )
 
 
 # --- listing, rotation, schedule ----------------------------------------------------------------------

@@ -134,7 +134,7 @@ class TestRoundTrip:
         assert manifest["format"] == "alphasms.backup/1"
         assert manifest["engine"] == connection.vendor
         assert manifest["tables"]["appointments_customer"] == Customer.objects.count()
-        assert manifest["latest_migrations"]["support"] == "0003_running_processes"
+        assert manifest["latest_migrations"]["support"] == "0004_case_token"
         assert len(manifest["dump"]["sha256"]) == 64
         ledger = PrivacyLedger.objects.get()
         assert manifest["ledger"]["max_id"] == ledger.pk
@@ -292,9 +292,10 @@ class TestOlderSchema:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE support_backuprun")
             cursor.execute("DROP TABLE support_runningprocess")
+            cursor.execute("ALTER TABLE support_supportcase DROP COLUMN case_token")
             cursor.execute(
                 "DELETE FROM django_migrations WHERE app = 'support' "
-                "AND name IN ('0002_backup_runs', '0003_running_processes')"
+                "AND name IN ('0002_backup_runs', '0003_running_processes', '0004_case_token')"
             )
         path = backup(key, tmp_path)
         with read_backup(path, Decryption(identities=(key[0],))) as verified:
@@ -306,7 +307,11 @@ class TestOlderSchema:
 
         result = restore_backup(path, Decryption(identities=(key[0],)), actor="test")
 
-        assert result.migrated == ("support.0002_backup_runs", "support.0003_running_processes")
+        assert result.migrated == (
+            "support.0002_backup_runs",
+            "support.0003_running_processes",
+            "support.0004_case_token",
+        )
         assert BackupRun.objects.count() == 0  # the table exists again, as the backup's schema plus 0002
 
 
