@@ -101,10 +101,10 @@ _OVERVIEW = (
     ("backup list [--json]", "backup list [--json]",
      "die Sicherungen im Sicherungsordner (7 tägliche, 4 wöchentliche werden behalten)",
      "the backups in the backup folder (7 daily, 4 weekly are kept)"),
-    ("support backup --case FALL [--since ISO] [--until ISO] [--location L] [--real-names] [--output DATEI] "
-     "[--yes] [--json]",
-     "support backup --case CASE [--since ISO] [--until ISO] [--location L] [--real-names] [--output FILE] "
-     "[--yes] [--json]",
+    ("support backup --case FALL --token SCHLÜSSEL [--since ISO] [--until ISO] [--location L] [--real-names] "
+     "[--output DATEI] [--yes] [--json]",
+     "support backup --case CASE --token TOKEN [--since ISO] [--until ISO] [--location L] [--real-names] "
+     "[--output FILE] [--yes] [--json]",
      "Support-Sicherung für einen Fall: nur Termindaten, pseudonymisiert, für den Hersteller verschlüsselt; "
      "zeigt vorher, was gesendet wird",
      "support backup for one case: appointment data only, pseudonymised, encrypted to the vendor; shows "

@@ -41,6 +41,10 @@ class SupportCase(models.Model):
     deletion_reason = models.CharField(
         _("Löschgrund"), max_length=16, choices=DeletionReason.choices, blank=True
     )
+    # The case's upload token from the support (``alphasms vendor case open``), normalised; sent again
+    # as ``X-AlphaSMS-Case-Token`` to fetch the receipt. It opens only this case's upload (used once)
+    # and receipt; never logged or shown.
+    case_token = models.CharField(_("Upload-Schlüssel des Falls"), max_length=64, blank=True)
 
     class Meta:
         verbose_name = _("Support-Sicherung")

@@ -87,6 +87,7 @@ __all__ = [
     "preview_support_backup",
     "upload_support_backup",
     "validate_case_id",
+    "validate_case_token",
     "vendor_url",
     "write_support_backup",
 ]
@@ -228,6 +229,31 @@ def validate_case_id(case: str) -> str:
                 "(z. B. 2026-0042) – die Nummer aus der E-Mail des Supports angeben.",
                 f"--case {value!r}: a case id has 1–64 characters A–Z, a–z, 0–9 and '-' (e.g. 2026-0042) "
                 "– give the id from the support's e-mail.",
+            )
+        )
+    return value
+
+
+#: Upload tokens from ``alphasms vendor case open``: 32 base32 letters (160 bits), any case, spaces and
+#: dashes ignored (the vendor shows them in groups of four).
+CASE_TOKEN = re.compile(r"[A-Z2-7]{32}")
+#: Header carrying the token on upload and receipt requests.
+CASE_TOKEN_HEADER = "X-AlphaSMS-Case-Token"
+
+
+def validate_case_token(token: str) -> str:
+    """``token`` normalised (upper case, without spaces and dashes) if it has the form of an upload
+    token (32 letters A–Z and digits 2–7); else :class:`UsageProblem` naming ``--token``. The token
+    itself never appears in the message."""
+    value = re.sub(r"[\s-]", "", token or "").upper()
+    if not CASE_TOKEN.fullmatch(value):
+        raise UsageProblem(
+            t(
+                "--token: der Upload-Schlüssel des Falls besteht aus 32 Zeichen A–Z und 2–7 (in "
+                "Vierergruppen wie ABCD-EFGH-…) – den Schlüssel angeben, den der Support zur Fallnummer "
+                "genannt hat.",
+                "--token: the case's upload token has 32 characters A–Z and 2–7 (in groups of four like "
+                "ABCD-EFGH-…) – give the token the support gave with the case id.",
             )
         )
     return value
@@ -611,23 +637,36 @@ def _parse_instant(value: Any) -> dt.datetime | None:
     return parsed if parsed.tzinfo else None
 
 
-def upload_support_backup(preview: SupportBackupPreview, actor: str = "cli") -> SupportCase:
+def upload_support_backup(preview: SupportBackupPreview, actor: str = "cli", *, token: str) -> SupportCase:
     """Send ``preview.bundle`` to the vendor server and store the :class:`SupportCase`.
 
     ``POST {VENDOR_URL}/api/v1/support/cases/<case>/backup`` with ``Content-Type:
-    application/octet-stream`` and ``X-AlphaSMS-Licence`` (protocol item 2). The answer must be 201 with
-    the same case and SHA-256; its ``delete_by`` (UTC) is stored. Writes one audit entry (export of
-    ``support_backup`` <case>, counts and size only). Raises :class:`VendorUnreachable`,
-    :class:`VendorRejected` (any other answer; nothing stored) or :class:`UsageProblem`.
+    application/octet-stream``, ``X-AlphaSMS-Licence`` (protocol item 2) and ``X-AlphaSMS-Case-Token``
+    (``token``, the case's upload token the support gave; security review of issue 7). The answer must
+    be 201 with the same case and SHA-256; its ``delete_by`` (UTC) and the token (for the receipt) are
+    stored. Writes one audit entry (export of ``support_backup`` <case>, counts and size only). Raises
+    :class:`UsageProblem` (token malformed), :class:`UnknownCase` (HTTP 404: case not opened or wrong
+    token), :class:`VendorUnreachable`, :class:`VendorRejected` (any other answer; nothing stored).
     """
+    token = validate_case_token(token)
     url = _backup_url(preview.case)
     headers = {
         "Content-Type": "application/octet-stream",
         "X-AlphaSMS-Licence": _licence_number(),
+        CASE_TOKEN_HEADER: token,
         "Accept": "application/json",
     }
     status, data = _request("POST", url, preview.bundle, headers)
     answer = _json_answer(status, data, t("das Hochladen", "the upload"))
+    if status == 404:
+        raise UnknownCase(
+            t(
+                f"Der Hersteller-Server kennt Fall {preview.case} mit diesem Upload-Schlüssel nicht – "
+                "Fallnummer und Schlüssel beim Support prüfen; nichts gespeichert.",
+                f"The vendor server does not know case {preview.case} with this upload token – check the "
+                "case id and token with the support; nothing stored.",
+            )
+        )
     if status != 201:
         raise VendorRejected(
             t(
@@ -661,6 +700,7 @@ def upload_support_backup(preview: SupportBackupPreview, actor: str = "cli") -> 
             destination_url=url,
             uploaded_at=_parse_instant(answer.get("received_at")) or now,
             delete_by=_parse_instant(answer.get("delete_by")),
+            case_token=token,
         )
         audit(
             actor, AuditAction.EXPORT, "support_backup", preview.case, "uploaded " + _counts_detail(preview)
@@ -676,13 +716,14 @@ def create_and_upload_support_backup(
     location: int | str | Location | None = None,
     pseudonymise: bool = True,
     actor: str = "cli",
+    token: str,
 ) -> SupportCase:
     """:func:`preview_support_backup` then :func:`upload_support_backup` (the settings page's button
     after the user confirmed the preview). Same arguments and errors; returns the stored case."""
     preview = preview_support_backup(
         case, since=since, until=until, location=location, pseudonymise=pseudonymise
     )
-    return upload_support_backup(preview, actor=actor)
+    return upload_support_backup(preview, actor=actor, token=token)
 
 
 def write_support_backup(preview: SupportBackupPreview, path: Path, actor: str = "cli") -> SupportCase:
@@ -753,9 +794,10 @@ def fetch_receipt(case: str | SupportCase, actor: str = "cli") -> ReceiptResult:
     nothing.
     """
     record = case if isinstance(case, SupportCase) else _stored_case(validate_case_id(case))
-    status, data = _request("GET", _receipt_url(record.case), headers={"Accept": "application/json"})
+    headers = {"Accept": "application/json", CASE_TOKEN_HEADER: record.case_token}
+    status, data = _request("GET", _receipt_url(record.case), headers=headers)
     answer = _json_answer(status, data, t("die Abfrage des Löschbelegs", "the receipt request"))
-    if status == 404:
+    if status == 404:  # also: a case sent before upload tokens existed (no token stored)
         raise UnknownCase(
             t(
                 f"Der Hersteller-Server kennt Fall {record.case} nicht (nie angekommen oder längst "

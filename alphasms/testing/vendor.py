@@ -9,7 +9,7 @@ Fixtures (registered in the root ``conftest.py``):
 
 * ``vendor_server`` → :class:`VendorServer` with ``.url``, ``.data_dir``, ``.public_key_text``,
   ``.age_recipient``, ``.run_cli(*args)``, ``.connection_count()``, ``.update_checks()`` and helpers
-  (``issue_licence``, ``publish_manifest``, ``cases``, ``case_path``).
+  (``issue_licence``, ``publish_manifest``, ``open_case`` → upload token, ``cases``, ``case_path``).
 * ``vendor_server_factory`` → ``start(**env)`` for a server with extra settings, e.g.
   ``start(ALPHASMS_VENDOR_SUPPORT_RETENTION_DAYS="0")``.
 
@@ -113,6 +113,12 @@ class VendorServer:
             args += ["--counter", str(counter)]
         envelope: dict[str, Any] = self.run_json(*args)
         return envelope
+
+    def open_case(self, case: str) -> str:
+        """Open ``case`` (``alphasms vendor case open``) and return its upload token, which uploads and
+        receipt requests must carry in ``X-AlphaSMS-Case-Token``."""
+        result = self.run_json("case", "open", case)
+        return str(result["token"])
 
     def cases(self) -> list[dict[str, Any]]:
         """The support cases (``alphasms vendor cases list``), each with ``path`` of its file."""

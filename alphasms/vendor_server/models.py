@@ -88,3 +88,20 @@ class SupportCase(models.Model):
 
     def __str__(self) -> str:
         return f"case {self.case}"
+
+
+class OpenedCase(models.Model):
+    """A support case the vendor opened (``alphasms vendor case open``) before the practice may upload.
+
+    Holds only the SHA-256 (hex) of the case's upload token — the token itself is shown once to the
+    vendor and passed to the practice by phone or e-mail. Upload and receipt requests must carry it
+    (header ``X-AlphaSMS-Case-Token``); without a matching token the case looks unknown (404)."""
+
+    case = models.CharField(max_length=64, unique=True)
+    token_sha256 = models.CharField(max_length=64)
+    opened_at = models.DateTimeField()
+
+    objects: ClassVar[models.Manager[OpenedCase]] = models.Manager()
+
+    def __str__(self) -> str:
+        return f"opened case {self.case}"

@@ -16,6 +16,9 @@ from alphasms.vendor_server.services import checks, publishing, support
 
 log = logging.getLogger("alphasms.vendor_server")
 
+#: Header carrying the case's upload token (from ``alphasms vendor case open``); never logged.
+CASE_TOKEN_HEADER = "X-AlphaSMS-Case-Token"
+
 
 def _error(message: str, status: int) -> JsonResponse:
     return JsonResponse({"error": message}, status=status)
@@ -40,14 +43,16 @@ def update_check(request: HttpRequest) -> HttpResponse:
 @require_POST
 def support_backup(request: HttpRequest, case: str) -> HttpResponse:
     """``POST /api/v1/support/cases/<case>/backup``: store the age-encrypted body; 201 with its digest
-    and ``delete_by``."""
+    and ``delete_by``. Needs the case's upload token in ``X-AlphaSMS-Case-Token`` (404 "unknown case"
+    otherwise, the same as for a case never opened)."""
     try:
         size_bytes = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         return _error("Content-Length is not a number", 400)
     licence_number = request.headers.get("X-AlphaSMS-Licence", "")
+    token = request.headers.get(CASE_TOKEN_HEADER, "")
     try:
-        held = support.receive_backup(case, request, size_bytes, licence_number)
+        held = support.receive_backup(case, request, size_bytes, licence_number, token)
     except support.SupportError as exc:
         return _error(str(exc), exc.status)
     log.info("support case %s: backup received, %d bytes", held.pk, held.size_bytes)
@@ -58,8 +63,11 @@ def support_backup(request: HttpRequest, case: str) -> HttpResponse:
 def support_receipt(request: HttpRequest, case: str) -> HttpResponse:
     """``GET /api/v1/support/cases/<case>/receipt``: 404 unknown case; while held ``{"case", "status":
     "held", "delete_by"}``; once deleted the signed deletion receipt. A case past its retention is
-    deleted now, so the answer never lags the promise of ``delete_by``."""
+    deleted now, so the answer never lags the promise of ``delete_by``. Needs the case's token in
+    ``X-AlphaSMS-Case-Token``: without it (or with a wrong one) 404 "unknown case", so the receipt
+    URL tells nobody else whether a case exists."""
     try:
+        support.authorise(case, request.headers.get(CASE_TOKEN_HEADER, ""))
         support_case = support.expire_if_due(support.find_case(case))
     except support.SupportError as exc:
         return _error(str(exc), exc.status)

@@ -16,7 +16,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "licences": ("active",),
     "manifest": ("publish",),
     "checks": ("list", "purge"),
-    "case": ("close", "decrypt"),
+    "case": ("open", "close", "decrypt"),
     "cases": ("list", "purge"),
     "keys": ("show",),
 }
@@ -45,6 +45,9 @@ OVERVIEW = (
      "licences that checked for updates in that month (billing)"),
     ("vendor cases list [--json]", "vendor cases list [--json]",
      "Support-Fälle mit Sicherung, Status und Löschfrist", "support cases with backup, status and deadline"),
+    ("vendor case open FALL [--json]", "vendor case open CASE [--json]",
+     "Fall eröffnen: zeigt einmalig den Upload-Schlüssel für die Praxis",
+     "open a case: shows the practice's upload token, once"),
     ("vendor case close FALL [--json]", "vendor case close CASE [--json]",
      "Fall schließen: Support-Sicherung löschen, Quittung signieren",
      "close a case: delete its support backup, sign the receipt"),

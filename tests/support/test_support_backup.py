@@ -40,6 +40,7 @@ from alphasms.testing.fake_http import CannedResponse, FakeHttpServer
 from tests.conftest import make_appointment, make_customer, make_rule
 
 CASE = "2026-0042"
+TOKEN = "ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567"  # the form ``alphasms vendor case open`` prints
 SECRETS = {
     "SEVENIO_API_KEY": "sevenio-key-Zq81nLw0",
     "SEVENIO_SIGNING_SECRET": "sevenio-signing-Hh27Yx",
@@ -241,12 +242,14 @@ def test_upload_posts_the_encrypted_bundle_and_stores_the_case(
             status=201,
         )
     )  # fmt: skip
-    record = upload_support_backup(preview, actor="praxis")
+    record = upload_support_backup(preview, actor="praxis", token=TOKEN)
 
     request = vendor.requests[0]
     assert (request.method, request.path) == ("POST", f"/api/v1/support/cases/{CASE}/backup")
     assert request.headers["content-type"] == "application/octet-stream"
     assert request.headers["x-alphasms-licence"] == ""  # evaluation mode
+    assert request.headers["x-alphasms-case-token"] == TOKEN.replace("-", "")
+    assert record.case_token == TOKEN.replace("-", "")
     assert request.body == preview.bundle
     assert request.body.startswith(b"age-encryption.org/v1\n")
     record.refresh_from_db()
@@ -263,7 +266,7 @@ def test_upload_posts_the_encrypted_bundle_and_stores_the_case(
 def test_a_refused_upload_stores_nothing(vendor: FakeHttpServer, practice: dict[str, Any]) -> None:
     vendor.enqueue(CannedResponse.json({"error": "case id taken"}, status=409))
     with pytest.raises(support_backup.VendorRejected, match="HTTP 409: case id taken"):
-        support_backup.create_and_upload_support_backup(CASE)
+        support_backup.create_and_upload_support_backup(CASE, token=TOKEN)
     assert not SupportCase.objects.exists()
     assert not AuditEntry.objects.filter(object_type="support_backup").exists()
 
@@ -278,7 +281,7 @@ def test_an_unreachable_vendor_is_named_and_changes_nothing(
         closed_port = sock.getsockname()[1]
     alphasms_settings["VENDOR_URL"] = f"http://127.0.0.1:{closed_port}"
     with pytest.raises(support_backup.VendorUnreachable, match=r"nicht erreichbar|cannot be reached"):
-        support_backup.create_and_upload_support_backup(CASE)
+        support_backup.create_and_upload_support_backup(CASE, token=TOKEN)
     assert not SupportCase.objects.exists()
 
 
@@ -292,6 +295,7 @@ def _stored_case(sha256: str = "ab" * 32) -> SupportCase:
         destination_url="http://127.0.0.1/x",
         uploaded_at=timezone.now(),
         delete_by=timezone.now() + dt.timedelta(days=30),
+        case_token=TOKEN.replace("-", ""),
     )
 
 
@@ -315,6 +319,7 @@ def test_a_signed_matching_receipt_is_stored(vendor: FakeHttpServer, signing_key
     result = fetch_receipt(CASE)
 
     assert vendor.requests[0].path == f"/api/v1/support/cases/{CASE}/receipt"
+    assert vendor.requests[0].headers["x-alphasms-case-token"] == TOKEN.replace("-", "")
     assert (result.held, result.reason) == (False, "case_closed")
     record.refresh_from_db()
     assert record.receipt == envelope
@@ -372,7 +377,7 @@ def test_the_command_needs_yes_without_a_terminal_and_sends_nothing(
 ) -> None:
     out = io.StringIO()
     with pytest.raises(CommandError, match="--yes") as raised:
-        call_command("support_backup", "--case", CASE, stdout=out, stderr=io.StringIO())
+        call_command("support_backup", "--case", CASE, "--token", TOKEN, stdout=out, stderr=io.StringIO())
     assert raised.value.returncode == 2
     shown = out.getvalue()
     assert f"{vendor.url}/api/v1/support/cases/{CASE}/backup" in shown

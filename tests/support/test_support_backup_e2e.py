@@ -64,7 +64,8 @@ def test_upload_close_file_gone_receipt_verified(
 ) -> None:
     point_at(alphasms_settings, vendor_server)
 
-    code, out, _ = run("support_backup", "--case", CASE, "--yes", "--json")
+    token = vendor_server.open_case(CASE)  # the vendor opens the case and gives the practice its token
+    code, out, _ = run("support_backup", "--case", CASE, "--token", token, "--yes", "--json")
     assert code == 0
     sent = json.loads(out)
     assert sent["counts"]["appointments"] == 2 and sent["counts"]["customers"] == 2
@@ -121,7 +122,7 @@ def test_a_backup_past_its_retention_comes_back_with_an_expired_receipt(
 ) -> None:
     server = vendor_server_factory(ALPHASMS_VENDOR_SUPPORT_RETENTION_DAYS="0")
     point_at(alphasms_settings, server)
-    assert run("support_backup", "--case", CASE, "--yes")[0] == 0
+    assert run("support_backup", "--case", CASE, "--token", server.open_case(CASE), "--yes")[0] == 0
     path = server.case_path(CASE)
 
     code, out, err = run("support_receipt", "--case", CASE, "--json")
@@ -135,7 +136,7 @@ def test_a_receipt_signed_by_another_key_is_refused_and_not_stored(
     vendor_server: VendorServer, alphasms_settings: dict[str, Any], practice: None, fake_http: FakeHttpServer
 ) -> None:
     point_at(alphasms_settings, vendor_server)
-    assert run("support_backup", "--case", CASE, "--yes")[0] == 0
+    assert run("support_backup", "--case", CASE, "--token", vendor_server.open_case(CASE), "--yes")[0] == 0
     record = SupportCase.objects.get(case=CASE)
     forged = sign_envelope(
         generate_private_key(),
@@ -153,3 +154,31 @@ def test_a_receipt_signed_by_another_key_is_refused_and_not_stored(
     assert (record.receipt, record.receipt_verified_at, record.deleted_at) == (None, None, None)
     # the real vendor still holds it
     assert vendor_server.case_path(CASE).is_file()
+
+
+def test_without_the_case_token_nothing_is_sent_and_the_genuine_upload_still_works(
+    vendor_server: VendorServer, alphasms_settings: dict[str, Any], practice: None
+) -> None:
+    """Security review: a case id alone (guessable, e.g. 2026-0042) neither takes the case nor reads
+    its receipt; the practice with the token from the support uploads and later fetches the receipt."""
+    point_at(alphasms_settings, vendor_server)
+    token = vendor_server.open_case(CASE)
+
+    code, _, err = run("support_backup", "--case", CASE, "--yes")
+    assert code == 2 and "--token" in err
+    code, _, err = run("support_backup", "--case", CASE, "--token", "not-a-token", "--yes")
+    assert code == 2 and "--token" in err and "not-a-token" not in err
+    code, _, err = run("support_backup", "--case", CASE, "--token", "A" * 32, "--yes")  # well-formed, wrong
+    assert code == 2
+    assert "Upload-Schlüssel" in err or "upload token" in err
+    assert not SupportCase.objects.filter(case=CASE).exists()
+    assert vendor_server.cases() == []
+
+    spoken = token.lower().replace("-", " ")  # as typed after a phone call
+    assert run("support_backup", "--case", CASE, "--token", spoken, "--yes")[0] == 0
+    record = SupportCase.objects.get(case=CASE)
+    assert record.case_token == token.replace("-", "")
+    assert vendor_server.run_cli("case", "close", CASE).returncode == 0
+    code, out, err = run("support_receipt", "--case", CASE, "--json")
+    assert code == 0, err
+    assert json.loads(out)["reason"] == "case_closed"

@@ -140,12 +140,18 @@ def test_the_support_backup_is_previewed_then_uploaded_and_its_receipt_verified(
     assert preview.counts["appointments"] == 2 and preview.counts["customers"] == 2
     assert f"{vendor.url}/api/v1/support/cases/{CASE}/backup" in html and f"({preview.size_bytes} B)" in html
 
-    response = owner.post(
-        "/settings/support/backup/",
-        {"case": CASE, "pseudonymise": "on", "since": page.context["since"], "until": page.context["until"],
-         "digest": page.context["digest"]},
-        follow=True,
-    )  # fmt: skip
+    assert 'name="token"' in html and 'name="token" value' not in html  # asked for on the POST only
+    form = {"case": CASE, "pseudonymise": "on", "since": page.context["since"],
+            "until": page.context["until"], "digest": page.context["digest"]}  # fmt: skip
+    token = vendor.open_case(CASE)
+    # Without the case's upload token, or with a wrong one, nothing is sent and the page says why.
+    for wrong in ("", "not a token", "A" * 32):
+        refused = owner.post("/settings/support/backup/", {**form, "token": wrong})
+        assert refused.status_code == 400 and 'id="id_token_error"' in refused.content.decode()
+        assert "Upload-Schlüssel" in refused.context["token_error"]
+    assert not SupportCase.objects.exists() and vendor.cases() == []
+
+    response = owner.post("/settings/support/backup/", {**form, "token": token}, follow=True)
     assert "hochgeladen" in response.content.decode()
     record = SupportCase.objects.get(case=CASE)
     assert record.uploaded_at is not None and record.counts["appointments"] == 2

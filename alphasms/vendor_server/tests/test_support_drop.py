@@ -19,13 +19,33 @@ from alphasms.vendor_server.tests.http import call
 PLAIN = b"SQLite format 3\x00" + b"customers, appointments, messages" * 2000
 
 
-def _upload(server: VendorServer, case: str, body: bytes, licence: str = "AS1-x.y") -> tuple[int, Any]:
-    headers = {"Content-Type": "application/octet-stream", "X-AlphaSMS-Licence": licence}
+TOKENS: dict[tuple[str, str], str] = {}  # (server url, case) → token of the case opened by _token
+
+
+def _token(server: VendorServer, case: str) -> str:
+    """The case's upload token, opening the case (``alphasms vendor case open``) the first time."""
+    key = (server.url, case)
+    if key not in TOKENS:
+        TOKENS[key] = server.open_case(case)
+    return TOKENS[key]
+
+
+def _upload(
+    server: VendorServer, case: str, body: bytes, licence: str = "AS1-x.y", token: str | None = None
+) -> tuple[int, Any]:
+    """POST the body for ``case`` with its token (the case is opened first unless ``token`` is given)."""
+    headers = {
+        "Content-Type": "application/octet-stream",
+        "X-AlphaSMS-Licence": licence,
+        "X-AlphaSMS-Case-Token": _token(server, case) if token is None else token,
+    }
     return call(f"{server.url}/api/v1/support/cases/{case}/backup", body, headers, "POST")
 
 
-def _receipt(server: VendorServer, case: str) -> tuple[int, Any]:
-    return call(f"{server.url}/api/v1/support/cases/{case}/receipt")
+def _receipt(server: VendorServer, case: str, token: str | None = None) -> tuple[int, Any]:
+    """GET the case's receipt with the case's token (opened by an upload before) unless ``token``."""
+    tok = TOKENS.get((server.url, case), "") if token is None else token
+    return call(f"{server.url}/api/v1/support/cases/{case}/receipt", headers={"X-AlphaSMS-Case-Token": tok})
 
 
 def _encrypted(server: VendorServer) -> bytes:
@@ -145,7 +165,7 @@ def test_an_unknown_case_has_no_receipt(vendor_server):
 
 @pytest.mark.parametrize("case", ["a_b", "x" * 65, "case.1"])
 def test_a_bad_case_id_is_refused(vendor_server, case):
-    status, answer = _upload(vendor_server, case, _encrypted(vendor_server))
+    status, answer = _upload(vendor_server, case, _encrypted(vendor_server), token="")
 
     assert status == 400
     assert "case must be" in answer["error"]

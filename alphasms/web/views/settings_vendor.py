@@ -232,8 +232,9 @@ def _counts_document(preview: support_backup.SupportBackupPreview) -> dict[str, 
 @area_view(Area.SETTINGS)
 def support_backup_view(request: HttpRequest) -> HttpResponse:
     """GET ``?case=…``: what the support backup would hold (counts per kind, encrypted size,
-    destination, pseudonymised or not); nothing is sent. POST (confirm): build it again and upload it
-    (``upload_support_backup``); back to the support page with the vendor's deletion date."""
+    destination, pseudonymised or not); nothing is sent. POST (confirm, with the case's upload token
+    ``token``): build it again and upload it (``upload_support_backup``); back to the support page with
+    the vendor's deletion date. A malformed or wrong token: the page again with the message (400)."""
     data = request.POST if request.method == "POST" else request.GET
     form = CaseForm(data)
     if not form.is_valid():
@@ -261,9 +262,15 @@ def support_backup_view(request: HttpRequest) -> HttpResponse:
     if not _same(document, str(request.POST.get("digest", ""))):
         context["changed"] = True
         return render(request, "web/settings/support_backup.html", context, status=409)
+    # The case's upload token (from the support, with the case id) is asked for on this confirming
+    # POST only, so it never lands in a URL, the browser history or an access log.
+    token = str(request.POST.get("token", ""))
     try:
         with use_language(get_language()):
-            record = support_backup.upload_support_backup(preview, actor=_actor(request))
+            record = support_backup.upload_support_backup(preview, actor=_actor(request), token=token)
+    except support_backup.UsageProblem as exc:  # malformed token, or unknown case/wrong token (404)
+        context["token_error"] = exc.user_message
+        return render(request, "web/settings/support_backup.html", context, status=400)
     except support_backup.SupportBackupError as exc:
         context["error"] = exc.user_message
         return render(request, "web/settings/support_backup.html", context, status=502)

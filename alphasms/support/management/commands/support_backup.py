@@ -1,5 +1,7 @@
-"""``alphasms support backup --case CASE [--since ISO] [--until ISO] [--location L] [--real-names]
-[--output FILE] [--yes] [--json]``: the support backup for one case, encrypted to the vendor.
+"""``alphasms support backup --case CASE --token TOKEN [--since ISO] [--until ISO] [--location L]
+[--real-names] [--output FILE] [--yes] [--json]``: the support backup for one case, encrypted to the vendor.
+``--token`` is the case's upload token the support gives with the case id (the vendor server takes a
+backup only with it); not needed with ``--output``.
 
 Shows exactly what would be sent (counts per kind, size, destination) and asks before anything leaves
 the machine; ``--yes`` answers for scripts (without a terminal it is required). ``--output FILE`` writes
@@ -29,9 +31,11 @@ from alphasms.support.support_backup import (
     DEFAULT_DAYS_BEFORE,
     SupportBackupError,
     SupportBackupPreview,
+    UsageProblem,
     case_state,
     preview_support_backup,
     upload_support_backup,
+    validate_case_token,
     write_support_backup,
 )
 
@@ -59,6 +63,15 @@ class Command(AlphaCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--case", required=True, metavar="CASE", help=t("Fallnummer des Supports", "support case id")
+        )
+        parser.add_argument(
+            "--token",
+            metavar="TOKEN",
+            help=t(
+                "Upload-Schlüssel des Falls, vom Support mit der Fallnummer genannt "
+                "(nicht nötig mit --output)",
+                "the case's upload token the support gave with the case id (not needed with --output)",
+            ),
         )
         parser.add_argument(
             "--since",
@@ -106,7 +119,20 @@ class Command(AlphaCommand):
         since = parse_instant(options["since"], "--since") if options["since"] else None
         until = parse_instant(options["until"], "--until") if options["until"] else None
         output = Path(options["output"]).expanduser() if options["output"] else None
+        token = ""
         try:
+            if output is None:
+                if not options["token"]:
+                    raise UsageProblem(
+                        t(
+                            "--token fehlt: der Hersteller-Server nimmt eine Support-Sicherung nur mit "
+                            "dem Upload-Schlüssel des Falls an – ihn beim Support erfragen (oder --output "
+                            "DATEI).",
+                            "--token is missing: the vendor server takes a support backup only with the "
+                            "case's upload token – ask the support for it (or use --output FILE).",
+                        )
+                    )
+                token = validate_case_token(options["token"])
             preview = preview_support_backup(
                 options["case"],
                 since=since,
@@ -124,7 +150,7 @@ class Command(AlphaCommand):
             if output is not None:
                 record = write_support_backup(preview, output)
             else:
-                record = upload_support_backup(preview)
+                record = upload_support_backup(preview, token=token)
         except SupportBackupError as exc:
             raise CommandFailed(exc.user_message, exc.exit_code) from exc
         if options["json"]:
