@@ -201,7 +201,7 @@ def read_passphrase_file(path: str | Path, option: str = "--passphrase-file") ->
     """The passphrase in ``path`` (first line, without the line break). Raises BackupError naming
     ``option`` when the file is unreadable or empty."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # Notepad writes a BOM
     except (OSError, UnicodeDecodeError) as exc:
         raise BackupError(
             t(
