@@ -8,7 +8,6 @@ The embedded default needs none of them: SQLite in WAL mode in the per-user data
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -17,27 +16,11 @@ import dj_database_url
 import django_stubs_ext
 import platformdirs
 
+from alphasms.envconf import env as env
+from alphasms.envconf import env_bool as env_bool
+from alphasms.envconf import env_int as env_int
+
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted for mypy (ModelAdmin[Model])
-
-
-def env(name: str, default: str = "") -> str:
-    """Return environment variable ``name``, or the content of the file named by ``name_FILE``."""
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
-        return Path(file_name).read_text(encoding="utf-8").strip()
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    """Return a boolean environment variable ("1", "true", "yes", "on" are true)."""
-    value = env(name)
-    return default if value == "" else value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    """Return an integer environment variable."""
-    value = env(name)
-    return default if value == "" else int(value)
 
 
 BASE_DIR = Path(__file__).resolve().parent.parent

@@ -24,7 +24,6 @@ own data directory, its own keys. Every setting is an environment variable (READ
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Any
@@ -33,28 +32,10 @@ import dj_database_url
 import django_stubs_ext
 import platformdirs
 
+# Not the client's settings module: importing that would create the client's data folder.
+from alphasms.envconf import env, env_bool, env_int
+
 django_stubs_ext.monkeypatch()
-
-
-# The same helpers as the client's settings (copied: importing those would create the client's data dir).
-def env(name: str, default: str = "") -> str:
-    """Environment variable ``name``, or the content of the file named by ``name_FILE``."""
-    file_name = os.environ.get(f"{name}_FILE")
-    if file_name:
-        return Path(file_name).read_text(encoding="utf-8").strip()
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    """A boolean environment variable ("1", "true", "yes", "on" are true)."""
-    value = env(name)
-    return default if value == "" else value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    """An integer environment variable."""
-    value = env(name)
-    return default if value == "" else int(value)
 
 
 DATA_DIR = Path(
