@@ -266,19 +266,7 @@ def rule_state(rule: ReminderRule) -> RuleState:
     templates, smart encoding and the appointment type ids. Two equal states plan equal messages;
     the name, the .ics attachment and the unknown-outcome policy are read at send time instead."""
     types = tuple(sorted(rule.appointment_types.values_list("id", flat=True))) if rule.pk else ()
-    return (
-        rule.active,
-        rule.channel,
-        rule.offset_s,
-        rule.window_start,
-        rule.window_end,
-        rule.subject_template,
-        rule.body_template,
-        rule.subject_template_en,
-        rule.body_template_en,
-        rule.smart_encoding,
-        types,
-    )
+    return (rule.active, *(getattr(rule, name) for name in planning_scope.MESSAGE_FIELDS), types)
 
 
 def create_missing(

@@ -44,11 +44,11 @@ MAX_CHANGED = 5000
 
 M = TypeVar("M", bound=Model)
 
-# The rule fields in the fingerprint: what decides who gets a message and what new messages say. A
-# planning run that met a rule being edited skips it (``planning.create_missing``); the changed
-# fingerprint makes the next run a full sweep, which plans what was skipped.
-RULE_FIELDS = (
-    "pk",
+#: A rule's own columns that shape its messages: whom they go to, what they say and when. With
+#: ``active`` and the appointment types they are all that planning reads of a rule
+#: (``planning.rule_state``, ``rule_changes.PLANNING_FIELDS``); the name, the .ics attachment and the
+#: unknown-outcome policy are read at send time instead.
+MESSAGE_FIELDS = (
     "channel",
     "offset_s",
     "window_start",
@@ -59,6 +59,11 @@ RULE_FIELDS = (
     "body_template_en",
     "smart_encoding",
 )
+
+# The rule fields in the fingerprint: what decides who gets a message and what new messages say. A
+# planning run that met a rule being edited skips it (``planning.create_missing``); the changed
+# fingerprint makes the next run a full sweep, which plans what was skipped.
+RULE_FIELDS = ("pk", *MESSAGE_FIELDS)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ from alphasms.appointments.services.planning import (
     render_texts,
     rule_state,
 )
+from alphasms.appointments.services.planning_scope import MESSAGE_FIELDS
 from alphasms.messaging.encoding import analyse
 from alphasms.messaging.models import PENDING, MessageStatus, OutboundMessage, StatusEvent
 from alphasms.messaging.services.lifecycle import set_status
@@ -67,21 +68,7 @@ NOTE = "rule change: "
 BATCH = 500
 #: The rule's fields that shape its messages (``planning.rule_state``); a form that changed none of
 #: them needs no re-planning.
-PLANNING_FIELDS = frozenset(
-    {
-        "active",
-        "channel",
-        "offset_s",
-        "window_start",
-        "window_end",
-        "subject_template",
-        "body_template",
-        "subject_template_en",
-        "body_template_en",
-        "smart_encoding",
-        "appointment_types",
-    }
-)
+PLANNING_FIELDS = frozenset({"active", *MESSAGE_FIELDS, "appointment_types"})
 _RENDERED = ("subject", "body", "segments", "encoding", "recipient", "occurrence_start_at")
 
 
