@@ -4,6 +4,7 @@ Fixtures: ``web_user(role, with_device=…)`` makes a user (and its confirmed TO
 owners) and ``web_client(role)`` returns a Django test client signed in as a new user of that role
 with the second factor passed. ``totp_code(device)`` computes the device's current code
 (RFC 6238 through django-otp's own ``oath.totp``), as an authenticator app would.
+``sign_in_browser(page, base_url, web_user)`` signs in through the login pages of a Playwright page.
 """
 
 from __future__ import annotations
@@ -63,6 +64,23 @@ def sign_in(client: Client, web_user: WebUser) -> Client:
         session[DEVICE_ID_SESSION_KEY] = web_user.device.persistent_id
         session.save()
     return client
+
+
+def sign_in_browser(page: Any, base_url: str, web_user: WebUser) -> None:
+    """Sign ``web_user`` in through the German login pages of a Playwright ``page`` (from the
+    ``browser_page`` fixture): user name and password, then the device's current TOTP code. Returns
+    on the dashboard (``base_url + "/"``). Raises ``ValueError`` for a user without a confirmed device
+    (make it with ``with_device=True``; owners always have one)."""
+    if web_user.device is None:
+        raise ValueError(f"sign_in_browser: user {web_user.user.username!r} has no TOTP device")
+    page.goto(base_url + "/login/")
+    page.get_by_label("Benutzername").fill(web_user.user.username)
+    page.get_by_label("Passwort").fill(web_user.password)
+    page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(base_url + "/login/code/")
+    page.get_by_label("Code aus Ihrer Authenticator-App").fill(totp_code(web_user.device))
+    page.get_by_role("button", name="Bestätigen").click()
+    page.wait_for_url(base_url + "/")
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from django.test import override_settings
 from alphasms.appointments.models import Appointment, Customer, Location
 from alphasms.appointments.services.ics_import import import_ics
 from alphasms.jobs import run_pending
-from alphasms.testing.web import make_web_user, totp_code
+from alphasms.testing.web import make_web_user, sign_in_browser
 from alphasms.web.roles import Role
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -34,14 +34,7 @@ def signed_in(browser_page, tmp_path, alphasms_settings):
         Location.objects.create(name="Praxis Sonnenhof")
         owner = make_web_user(Role.OWNER, username="chefin")
         page, url = browser_page
-        page.goto(url + "/login/")
-        page.get_by_label("Benutzername").fill("chefin")
-        page.get_by_label("Passwort").fill(owner.password)
-        page.get_by_role("button", name="Anmelden").click()
-        page.wait_for_url(url + "/login/code/")
-        page.get_by_label("Code aus Ihrer Authenticator-App").fill(totp_code(owner.device))
-        page.get_by_role("button", name="Bestätigen").click()
-        page.wait_for_url(url + "/")
+        sign_in_browser(page, url, owner)
         yield page, url
 
 

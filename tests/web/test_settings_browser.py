@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 
 from alphasms.appointments.models import Location
 from alphasms.messaging.models import SmsPrice
-from alphasms.testing.web import make_web_user, totp_code
+from alphasms.testing.web import make_web_user, sign_in_browser
 from alphasms.web.roles import Role, role_of
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -20,14 +20,7 @@ def test_an_owner_sets_a_budget_and_adds_a_staff_user(browser_page, screenshot):
     SmsPrice.objects.create(country="*", price_per_part_micros=120_000)
     owner = make_web_user(Role.OWNER, username="chefin")
     page, url = browser_page
-    page.goto(url + "/login/")
-    page.get_by_label("Benutzername").fill("chefin")
-    page.get_by_label("Passwort").fill(owner.password)
-    page.get_by_role("button", name="Anmelden").click()
-    page.wait_for_url(url + "/login/code/")
-    page.get_by_label("Code aus Ihrer Authenticator-App").fill(totp_code(owner.device))
-    page.get_by_role("button", name="Bestätigen").click()
-    page.wait_for_url(url + "/")
+    sign_in_browser(page, url, owner)
 
     page.locator("nav.nav, nav[aria-label='Hauptnavigation']").get_by_role(
         "link", name="Einstellungen"
