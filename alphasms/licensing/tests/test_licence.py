@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 
 import pytest
 import time_machine
 from django.core.management import call_command
 
-from alphasms.cli import translate
 from alphasms.licensing import envelope
 from alphasms.licensing.evaluation import licence_status
 from alphasms.licensing.licence import (
@@ -25,18 +23,10 @@ from alphasms.licensing.licence import (
 )
 from alphasms.licensing.models import Licence
 from alphasms.licensing.testing import licence_number
+from alphasms.testing.cli import run_cli
 
 pytestmark = pytest.mark.django_db
 NAME = "Praxis Dr. Müller"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command(*translate(list(args)), stdout=out, stderr=err)
-    except SystemExit as exc:
-        return int(exc.code or 0), out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
 
 
 def test_a_genuine_licence_verifies_and_is_stored(licensing_settings, vendor):
@@ -151,11 +141,11 @@ def test_a_stored_licence_that_no_longer_verifies_means_evaluation_mode(licensin
 
 def test_cli_show_says_evaluation_mode_plainly(licensing_settings, monkeypatch):
     monkeypatch.setenv("ALPHASMS_LANGUAGE", "en")
-    code, out, _ = run("licence", "show")
+    code, out, _ = run_cli("licence", "show")
     assert code == 0
     assert out.startswith("EVALUATION MODE: No licence entered.")
     assert "at most 50 messages a month; 50 left this month (0 sent)" in out
-    code, out, _ = run("licence", "show", "--json")
+    code, out, _ = run_cli("licence", "show", "--json")
     data = json.loads(out)
     assert (data["mode"], data["reason"], data["remaining_this_month"], data["monthly_limit"]) == (
         "evaluation",
@@ -168,10 +158,10 @@ def test_cli_show_says_evaluation_mode_plainly(licensing_settings, monkeypatch):
 def test_cli_set_stores_and_show_reports_the_licence(licensing_settings, vendor, monkeypatch):
     monkeypatch.setenv("ALPHASMS_LANGUAGE", "de")
     number = vendor.licence(NAME, edition="praxis", locations=2, expires="2031-12-31", serial=5)
-    code, out, _ = run("licence", "set", "--name", NAME, "--number", number)
+    code, out, _ = run_cli("licence", "set", "--name", NAME, "--number", number)
     assert code == 0
     assert "Lizenz gespeichert. Lizenziert für „Praxis Dr. Müller“ (Edition praxis, 2 Standort(e)" in out
-    code, out, _ = run("licence", "show", "--json")
+    code, out, _ = run_cli("licence", "show", "--json")
     data = json.loads(out)
     assert (data["mode"], data["edition"], data["locations"], data["expires"], data["serial"]) == (
         "licensed",

@@ -14,13 +14,13 @@ import sys
 import pytest
 from django.core.management import call_command
 
-from alphasms.cli import translate
 from alphasms.commands import UsageError
 from alphasms.licensing import envelope, update
 from alphasms.licensing.licence import set_licence
 from alphasms.licensing.models import AcceptedManifest
 from alphasms.licensing.testing import TestVendor, manifest_payload
 from alphasms.licensing.tests.update_server import serve
+from alphasms.testing.cli import run_cli
 
 pytestmark = pytest.mark.django_db
 NAME = "Praxis Dr. Müller"
@@ -32,15 +32,6 @@ def server(licensing_settings):
     with serve() as state:
         licensing_settings["VENDOR_URL"] = state.url
         yield state
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    try:
-        call_command(*translate(list(args)), stdout=out, stderr=err)
-    except SystemExit as exc:
-        return int(exc.code or 0), out.getvalue(), err.getvalue()
-    return 0, out.getvalue(), err.getvalue()
 
 
 def test_the_request_body_has_exactly_the_four_fields(server, vendor):
@@ -229,7 +220,7 @@ def test_cli_shows_the_payload_first_and_sends_only_after_yes(server, vendor, mo
     monkeypatch.setenv("ALPHASMS_LANGUAGE", "en")
     server.answer = vendor.sign(manifest_payload())
     monkeypatch.setattr(sys, "stdin", FakeTty("n\n"))
-    code, out, err = run("update", "check")
+    code, out, err = run_cli("update", "check")
     assert code == 3
     assert out.startswith(f"The update check sends exactly this to {server.url}/api/v1/update-check")
     assert "  client_version: '0.1.0'" in out and "  licence_number: ''" in out
@@ -238,7 +229,7 @@ def test_cli_shows_the_payload_first_and_sends_only_after_yes(server, vendor, mo
     assert server.requests == []
 
     monkeypatch.setattr(sys, "stdin", FakeTty("y\n"))
-    code, out, _ = run("update", "check")
+    code, out, _ = run_cli("update", "check")
     assert code == 0
     assert len(server.requests) == 1
     assert out.index("The update check sends exactly this") < out.index("New version 0.2.0 available")
@@ -248,7 +239,7 @@ def test_cli_shows_the_payload_first_and_sends_only_after_yes(server, vendor, mo
 def test_cli_refused_manifest_exits_1_with_its_message(server, monkeypatch):
     monkeypatch.setenv("ALPHASMS_LANGUAGE", "en")
     server.answer = TestVendor().sign(manifest_payload())
-    code, out, err = run("update", "check", "--yes", "--json")
+    code, out, err = run_cli("update", "check", "--yes", "--json")
     assert code == 1
     assert json.loads(out)["error"] == "forged"
     assert "signed by another key" in err
@@ -263,7 +254,7 @@ def test_cli_json_with_download(server, vendor, tmp_path, monkeypatch):
             download_url=f"{server.url}/files/alphasms-0.2.0.tar.gz", sha256=hashlib.sha256(wheel).hexdigest()
         )
     )
-    code, out, _ = run("update", "check", "--yes", "--json", "--download", str(tmp_path))
+    code, out, _ = run_cli("update", "check", "--yes", "--json", "--download", str(tmp_path))
     data = json.loads(out)
     assert code == 0
     assert set(data["sent"]) == FOUR_FIELDS
