@@ -9,9 +9,10 @@ hc's ``envsecret`` does.
 from __future__ import annotations
 
 import os
+import secrets
 from pathlib import Path
 
-__all__ = ["env", "env_bool", "env_int"]
+__all__ = ["env", "env_bool", "env_int", "env_or_generated_secret"]
 
 _TRUE = frozenset({"1", "true", "yes", "on"})
 
@@ -44,3 +45,18 @@ def env_int(name: str, default: int) -> int:
     """
     value = env(name)
     return default if value == "" else int(value)
+
+
+def env_or_generated_secret(name: str, key_file: Path) -> str:
+    """Return ``env(name)`` when set, else the secret kept in ``key_file``: generated on first use
+    (``secrets.token_urlsafe(50)``, about 67 characters) and written with mode 0600, read back later.
+
+    Raises ``OSError`` when the file cannot be written or read (its folder must exist).
+    """
+    configured = env(name)
+    if configured:
+        return configured
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
+        key_file.chmod(0o600)
+    return key_file.read_text(encoding="utf-8").strip()

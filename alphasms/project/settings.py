@@ -8,7 +8,6 @@ The embedded default needs none of them: SQLite in WAL mode in the per-user data
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import platformdirs
 from alphasms.envconf import env as env
 from alphasms.envconf import env_bool as env_bool
 from alphasms.envconf import env_int as env_int
+from alphasms.envconf import env_or_generated_secret
 
 django_stubs_ext.monkeypatch()  # lets admin and querysets be subscripted for mypy (ModelAdmin[Model])
 
@@ -28,19 +28,8 @@ DATA_DIR = Path(env("ALPHASMS_DATA_DIR") or platformdirs.user_data_dir("alphasms
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """The signing key: ALPHASMS_SECRET_KEY, else one generated once and kept in the data directory."""
-    configured = env("ALPHASMS_SECRET_KEY")
-    if configured:
-        return configured
-    key_file = DATA_DIR / "secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        key_file.chmod(0o600)
-    return key_file.read_text(encoding="utf-8").strip()
-
-
-SECRET_KEY = _secret_key()
+# The signing key: ALPHASMS_SECRET_KEY, else one generated once and kept in the data directory.
+SECRET_KEY = env_or_generated_secret("ALPHASMS_SECRET_KEY", DATA_DIR / "secret_key")
 DEBUG = env_bool("ALPHASMS_DEBUG")
 ALLOWED_HOSTS = [h for h in env("ALPHASMS_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
 

@@ -24,7 +24,6 @@ own data directory, its own keys. Every setting is an environment variable (READ
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +32,7 @@ import django_stubs_ext
 import platformdirs
 
 # Not the client's settings module: importing that would create the client's data folder.
-from alphasms.envconf import env, env_bool, env_int
+from alphasms.envconf import env, env_bool, env_int, env_or_generated_secret
 
 django_stubs_ext.monkeypatch()
 
@@ -44,19 +43,8 @@ DATA_DIR = Path(
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 
-def _secret_key() -> str:
-    """Django's own secret (unused by the API, required by Django): env, else a file in the data dir."""
-    configured = env("ALPHASMS_VENDOR_SECRET_KEY")
-    if configured:
-        return configured
-    key_file = DATA_DIR / "django_secret_key"
-    if not key_file.exists():
-        key_file.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        key_file.chmod(0o600)
-    return key_file.read_text(encoding="utf-8").strip()
-
-
-SECRET_KEY = _secret_key()
+# Django's own secret (unused by the API, required by Django): env, else a file in the data dir.
+SECRET_KEY = env_or_generated_secret("ALPHASMS_VENDOR_SECRET_KEY", DATA_DIR / "django_secret_key")
 DEBUG = env_bool("ALPHASMS_VENDOR_DEBUG")
 ALLOWED_HOSTS = [
     h for h in env("ALPHASMS_VENDOR_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",") if h.strip()
