@@ -53,7 +53,9 @@ def pattern(who):
 
 def counts():
     usage = sorted(
-        MonthlyUsage.objects.values_list("location_id", "month", "channel", "messages", "parts", "cost_micros")
+        MonthlyUsage.objects.values_list(
+            "location_id", "month", "channel", "messages", "parts", "cost_micros"
+        )
     )
     stats = sorted(
         MonthlyStatistic.objects.values_list(
